@@ -1,0 +1,16 @@
+"""Helpers for the course "Image classification with deep learning, hands-on".
+
+Import this package before MXNet: :mod:`course_utils.config` sets ``MXNET_HOME``, the thread
+count and MXNet's log verbosity, which MXNet reads once, at import time.
+"""
+from course_utils import config  # noqa: F401  (must run before mxnet is imported)
+
+__version__ = "0.1.0"
+__all__ = ["config", "doctor"]
+
+
+def doctor(verbose=True):
+    """Check that this machine can run the course; see :func:`course_utils.doctor.run`."""
+    from course_utils.doctor import run
+
+    return run(verbose=verbose)
