@@ -11,6 +11,6 @@ __all__ = ["config", "doctor"]
 
 def doctor(verbose=True):
     """Check that this machine can run the course; see :func:`course_utils.doctor.run`."""
-    from course_utils.doctor import run
+    from course_utils.health import run
 
     return run(verbose=verbose)

@@ -1,0 +1,160 @@
+"""The doctor's checks (``python -m course_utils doctor`` or ``course_utils.doctor()``): can this machine run the course, and if not, what to do.
+
+Each check is a line: ``[ok]``, ``[warn]`` (the course runs, with a limitation) or ``[FAIL]``
+(it cannot run until fixed; the line says how). Importing this module does not import MXNet,
+so the doctor still works when MXNet itself is broken.
+"""
+import importlib
+import importlib.util
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from course_utils import config
+
+SUPPORTED_PYTHON = ((3, 8), (3, 11))
+
+
+@dataclass
+class Check:
+    """One line of the doctor's report."""
+    name: str
+    status: str  # "ok", "warn" or "FAIL"
+    detail: str
+
+    def __str__(self):
+        return f"[{self.status}] {self.name}: {self.detail}"
+
+
+class Report:
+    """All checks; ``ok`` is True when nothing failed."""
+
+    def __init__(self, checks):
+        self.checks = list(checks)
+
+    @property
+    def ok(self):
+        return all(c.status != "FAIL" for c in self.checks)
+
+    def __getitem__(self, name):
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def __str__(self):
+        verdict = "the course can run here" if self.ok else "the course cannot run here yet: fix the FAIL lines"
+        return "\n".join([str(c) for c in self.checks] + [f"=> {verdict}"])
+
+    __repr__ = __str__
+
+
+def check_python(version=None):
+    version = tuple(version or sys.version_info[:3])
+    text = ".".join(map(str, version))
+    lo, hi = SUPPORTED_PYTHON
+    if lo <= version[:2] <= hi:
+        return Check("python", "ok", f"{text} (3.8 to 3.11 supported)")
+    return Check("python", "FAIL",
+                 f"{text}: MXNet 1.9.1 needs numpy < 1.24, which has no wheels for Python 3.12+. "
+                 "Install Python 3.11 (e.g. 'conda create -n course python=3.11' or your system's "
+                 "python3.11 package) and create the environment with it.")
+
+
+def check_numpy(version=None):
+    if version is None:
+        try:
+            import numpy
+        except ImportError:
+            return Check("numpy", "FAIL", "not installed: run pip install 'numpy<1.24'")
+        version = numpy.__version__
+    major, minor = (int(v) for v in version.split(".")[:2])
+    if (major, minor) < (1, 24):
+        return Check("numpy", "ok", f"{version} (< 1.24, as MXNet 1.9.1 needs)")
+    return Check("numpy", "FAIL", f"MXNet 1.9.1 needs numpy < 1.24; you have {version}. "
+                 "Run: pip install 'numpy<1.24'")
+
+
+def check_torch():
+    if importlib.util.find_spec("torch") is None:
+        return Check("torch", "ok", "not installed (good: torch breaks 'import gluoncv')")
+    return Check("torch", "FAIL", "torch is installed in this environment, and 'import gluoncv' "
+                 "then raises RuntimeError. Use a separate environment for the course, or run: "
+                 "pip uninstall torch")
+
+
+def check_module(name, wanted=None):
+    try:
+        module = importlib.import_module(name)
+    except Exception as err:  # noqa: BLE001  (any import failure is the finding we report)
+        return Check(name, "FAIL", f"cannot be imported ({type(err).__name__}: {err}). "
+                     "Run: pip install -e '.[test]' in the course folder")
+    version = getattr(module, "__version__", "?")
+    if wanted and version != wanted:
+        return Check(name, "warn", f"{version}; the course is tested with {wanted}")
+    return Check(name, "ok", version)
+
+
+def check_gpu():
+    try:
+        from course_utils import device
+    except Exception as err:  # noqa: BLE001
+        return Check("device", "FAIL", f"cannot check devices: {err}")
+    hardware = device.nvidia_gpus()
+    detail = device.reason()
+    if hardware:
+        caps = ", ".join(f"{n}: compute capability {c[0]}.{c[1]}" for n, c in hardware)
+        detail += f" [{caps}]"
+    status = "warn" if hardware and not device.usable_gpus() else "ok"
+    return Check("device", status, detail)
+
+
+def check_data():
+    try:
+        from course_utils import data
+    except Exception as err:  # noqa: BLE001
+        return [Check("data", "FAIL", f"cannot load course_utils.data: {err}")]
+    checks = []
+    for name, where in data.sources().items():
+        status = "FAIL" if where.startswith("MISSING") else "ok"
+        checks.append(Check(f"data {name}", status, where))
+    return checks
+
+
+def check_weights():
+    folder = config.MXNET_HOME / "models"
+    files = sorted(p.name for p in folder.glob("*.params")) if folder.is_dir() else []
+    if files:
+        return Check("weights", "ok", f"{len(files)} cached in $MXNET_HOME/models: {', '.join(files)}")
+    return Check("weights", "warn", "no pretrained weights cached yet; notebooks 10 and 13 convert "
+                 "them on first use, or run: python -m course_utils prepare")
+
+
+def check_cache():
+    home = config.MXNET_HOME
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=home):
+            pass
+    except OSError as err:
+        return Check("cache", "FAIL", f"{home} is not writable ({err}). Set MXNET_HOME to a "
+                     "writable folder before starting Jupyter, e.g. export MXNET_HOME=$PWD/.mxnet")
+    return Check("cache", "ok", f"$MXNET_HOME is writable ({'set' if 'MXNET_HOME' in os.environ else 'default'})")
+
+
+def run(verbose=True):
+    """Run every check; print the report when ``verbose``; return the :class:`Report`."""
+    checks = [check_python(), check_numpy(), check_torch(),
+              check_module("mxnet", "1.9.1"), check_module("gluoncv")]
+    if all(c.status != "FAIL" for c in checks):
+        checks.append(check_gpu())
+        checks.extend(check_data())
+    checks += [check_weights(), check_cache(),
+               Check("profile", "ok", f"{os.environ.get('COURSE_PROFILE') or 'automatic'}; "
+                     f"{config.THREADS} CPU threads; {platform.machine()}")]
+    report = Report(checks)
+    if verbose:
+        print(report)
+    return report

@@ -1,0 +1,227 @@
+"""Train and evaluate any Gluon classifier: one loop, written once, used by every notebook.
+
+Notebook 01 writes this loop out by hand; afterwards the notebooks call :func:`fit`. It
+records a :class:`History`, shows a progress bar when a person is watching, prints nothing that
+varies when ``COURSE_QUIET`` is set (tests, saved notebook outputs), and never plots: pass
+``on_epoch=plot.LiveCurve()`` for a live chart.
+"""
+import time
+
+import numpy as np
+
+from course_utils import config
+import mxnet as mx
+from mxnet import autograd, gluon
+
+
+class History:
+    """Per-epoch records of a training run.
+
+    Each record is a dict with ``epoch``, ``train_loss``, ``train_acc``, ``test_acc`` (None when
+    no test data), ``images_per_sec`` and ``seconds`` (training time of the epoch).
+    ``history['test_acc']`` gives one metric over all epochs.
+    """
+
+    KEYS = ("epoch", "train_loss", "train_acc", "test_acc", "images_per_sec", "seconds")
+
+    def __init__(self, records=None):
+        self.records = list(records or [])
+
+    def append(self, **record):
+        self.records.append({k: record.get(k) for k in self.KEYS})
+
+    def __getitem__(self, key):
+        if key not in self.KEYS:
+            raise KeyError(f"unknown metric {key!r}; choose one of {self.KEYS}")
+        return [r[key] for r in self.records]
+
+    def __len__(self):
+        return len(self.records)
+
+    def last(self, key="test_acc"):
+        """The metric after the last epoch."""
+        return self[key][-1]
+
+    def total_seconds(self):
+        return float(sum(self["seconds"]))
+
+    def __repr__(self):
+        if not self.records:
+            return "History(no epochs)"
+        r = self.records[-1]
+        test = "" if r["test_acc"] is None else f", test_acc={r['test_acc']:.3f}"
+        return (f"History({len(self)} epochs: train_loss={r['train_loss']:.3f}, "
+                f"train_acc={r['train_acc']:.3f}{test})")
+
+
+def _as_list(ctx):
+    if ctx is None:
+        from course_utils import device
+
+        return [device.choose()]
+    return list(ctx) if isinstance(ctx, (list, tuple)) else [ctx]
+
+
+def _split(batch, ctxs):
+    """One slice of the batch per device (fewer when the batch is smaller than the devices)."""
+    ctxs = ctxs[:batch.shape[0]]
+    if len(ctxs) == 1:
+        return [batch.as_in_context(ctxs[0])]
+    return gluon.utils.split_and_load(batch, ctxs, even_split=False)
+
+
+def _ensure_initialized(net, ctxs, init):
+    params = net.collect_params()
+    initialized = all(p._data is not None or p._deferred_init for p in params.values())
+    if not initialized:
+        net.initialize(init or mx.init.Xavier(), ctx=ctxs)
+    else:
+        params.reset_ctx(ctxs)
+
+
+def evaluate_accuracy(net, data_iter, ctx=None):
+    """Fraction of correctly classified items in ``data_iter`` (batches of ``(X, y)``).
+
+    ``ctx`` is a device or a list of devices (each batch is split across them).
+    """
+    ctxs = _as_list(ctx)
+    correct = [mx.nd.zeros(1, ctx=c) for c in ctxs]
+    total = 0
+    for X, y in data_iter:
+        for i, (x_part, y_part) in enumerate(zip(_split(X, ctxs), _split(y, ctxs))):
+            y_hat = net(x_part)
+            correct[i] += (y_hat.argmax(axis=1) == y_part.astype("float32")).sum()
+        total += X.shape[0]
+    if total == 0:
+        raise ValueError("data_iter yielded no batches; is the data set empty?")
+    return float(sum(c.asscalar() for c in correct)) / total
+
+
+def _progress_bar(total, enabled):
+    if enabled is None:
+        enabled = not config.quiet()
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="batch", leave=False)
+
+
+def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
+        optimizer_params=None, ctx=None, loss=None, trainer=None, init=None,
+        batch_transform=None, teacher=None, lr_scheduler=None, kvstore="device",
+        progress=None, on_epoch=None):
+    """Train a classifier for ``num_epochs`` and return its :class:`History`.
+
+    Parameters
+    ----------
+    net : gluon.Block
+        Maps a batch ``X (N, ...)`` to logits ``(N, K)``. Initialised (Xavier) if it is not yet.
+    train_iter, test_iter : iterables of ``(X, y)`` batches, ``y (N,)`` class indices
+        e.g. from :func:`course_utils.data.loaders`. ``test_iter`` may be None.
+    num_epochs : int
+    lr : float
+        Learning rate (ignored when ``lr_scheduler`` or ``trainer`` is given).
+    optimizer : str
+        Any MXNet optimizer name: 'sgd', 'nag', 'adam', 'rmsprop', ...
+    optimizer_params : dict, optional
+        Extra optimizer settings, e.g. ``{'momentum': 0.9, 'wd': 1e-4}``.
+    ctx : mx.Context or list of mx.Context, optional
+        Device(s). With several, each batch is split across them (data parallelism) and the
+        gradients are summed by the kvstore. Default: :func:`course_utils.device.choose`.
+    loss : callable, optional
+        ``loss(y_hat, target) -> (N,)``; default softmax cross-entropy, which takes class
+        indices ``(N,)`` or soft targets ``(N, K)``. With a ``teacher`` it is called as
+        ``loss(y_hat, target, teacher_logits)``.
+    trainer : gluon.Trainer, optional
+        Use this trainer instead of building one.
+    batch_transform : callable, optional
+        ``batch_transform(X, y) -> (X, target)`` applied to each training batch before the
+        forward pass (e.g. mix-up; the target may be soft, ``(N, K)``). Accuracy is still counted
+        against the original labels.
+    teacher : gluon.Block, optional
+        A trained network whose logits on the same batch are passed to ``loss`` (distillation).
+    lr_scheduler : mx.lr_scheduler.LRScheduler, optional
+        Changes the learning rate every iteration (e.g. from :mod:`course_utils.tricks`).
+    kvstore : str or mx.kvstore.KVStore
+        How gradients are aggregated: 'device' (default), 'local', or 'dist_sync' when the
+        script runs under ``python -m course_utils launch``.
+    progress : bool or None
+        Show a progress bar; None shows one unless ``COURSE_QUIET`` is set.
+    on_epoch : callable, optional
+        Called as ``on_epoch(history)`` after each epoch (e.g. a live plot).
+
+    Returns
+    -------
+    History
+    """
+    if not isinstance(num_epochs, int) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
+    ctxs = _as_list(ctx)
+    _ensure_initialized(net, ctxs, init)
+    if teacher is not None:
+        teacher.collect_params().reset_ctx(ctxs)
+    if trainer is None:
+        params = dict(optimizer_params or {})
+        if lr_scheduler is not None:
+            params["lr_scheduler"] = lr_scheduler
+        else:
+            params.setdefault("learning_rate", lr)
+        trainer = gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kvstore)
+    hard_ce = gluon.loss.SoftmaxCrossEntropyLoss()
+    soft_ce = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
+
+    history = History()
+    try:
+        batches_per_epoch = len(train_iter)
+    except TypeError:
+        batches_per_epoch = None
+    bar = _progress_bar(batches_per_epoch and batches_per_epoch * num_epochs, progress)
+    try:
+        for epoch in range(1, num_epochs + 1):
+            loss_sum = [mx.nd.zeros(1, ctx=c) for c in ctxs]
+            correct = [mx.nd.zeros(1, ctx=c) for c in ctxs]
+            seen = 0
+            start = time.perf_counter()
+            for X, y in train_iter:
+                target = y
+                if batch_transform is not None:
+                    X, target = batch_transform(X, y)
+                xs, ys, ts = _split(X, ctxs), _split(y, ctxs), _split(target, ctxs)
+                teacher_out = [teacher(x) for x in xs] if teacher is not None else None
+                with autograd.record():
+                    outs = [net(x) for x in xs]
+                    if teacher is not None:
+                        losses = [(loss or hard_ce)(o, t, tl)
+                                  for o, t, tl in zip(outs, ts, teacher_out)]
+                    elif loss is not None:
+                        losses = [loss(o, t) for o, t in zip(outs, ts)]
+                    else:
+                        losses = [(soft_ce if t.ndim == 2 else hard_ce)(o, t)
+                                  for o, t in zip(outs, ts)]
+                autograd.backward(losses)
+                trainer.step(X.shape[0])
+                for i, (o, l, yy) in enumerate(zip(outs, losses, ys)):  # parts per device
+                    loss_sum[i] += l.sum()
+                    correct[i] += (o.argmax(axis=1) == yy.astype("float32")).sum()
+                seen += X.shape[0]
+                if bar is not None:
+                    bar.update(1)
+            train_loss = float(sum(v.asscalar() for v in loss_sum)) / seen
+            train_acc = float(sum(v.asscalar() for v in correct)) / seen
+            seconds = time.perf_counter() - start
+            test_acc = evaluate_accuracy(net, test_iter, ctxs) if test_iter is not None else None
+            history.append(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
+                           test_acc=test_acc, images_per_sec=seen / seconds, seconds=seconds)
+            if bar is not None:
+                bar.set_postfix(loss=f"{train_loss:.3f}", test_acc=test_acc)
+            if on_epoch is not None:
+                on_epoch(history)
+            if not np.isfinite(train_loss):
+                raise FloatingPointError(
+                    f"the training loss became {train_loss} in epoch {epoch}: the learning rate "
+                    f"({trainer.learning_rate}) is probably too high; try one 10x smaller.")
+    finally:
+        if bar is not None:
+            bar.close()
+    return history

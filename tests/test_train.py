@@ -1,0 +1,155 @@
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import course_utils  # noqa: F401  (before mxnet)
+from course_utils import config, data, device, train
+import mxnet as mx
+from mxnet import gluon
+
+
+def small_mlp():
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(64, activation="relu"), gluon.nn.Dense(10))
+    return net
+
+
+@pytest.fixture(scope="module")
+def mnist_iters():
+    return data.loaders(data.load_mnist(True), data.load_mnist(False), 128)
+
+
+def test_fit_learns_mnist_and_records_history(mnist_iters):
+    config.set_seed(0)
+    h = train.fit(small_mlp(), *mnist_iters, num_epochs=3, lr=0.5, ctx=mx.cpu())
+    assert len(h) == 3 and h["epoch"] == [1, 2, 3]
+    assert h.last("test_acc") > 0.85
+    assert h["train_loss"][-1] < h["train_loss"][0]
+    assert all(r > 0 for r in h["images_per_sec"]) and h.total_seconds() > 0
+    assert "3 epochs" in repr(h)
+    with pytest.raises(KeyError, match="choose one of"):
+        h["accuracy"]
+
+
+def test_fit_overfits_32_images():
+    ds = data.load_mnist(True)
+    X, y = data.to_arrays(ds)
+    tiny = data.ArrayLoader(X[:32], y[:32], batch_size=32, shuffle=True)
+    config.set_seed(0)
+    h = train.fit(small_mlp(), tiny, tiny, num_epochs=60, lr=0.5, ctx=mx.cpu())
+    assert h.last("train_acc") == 1.0 and h.last("test_acc") == 1.0
+    assert h.last("train_loss") < 0.05
+
+
+def test_two_devices_give_the_same_update_as_one():
+    """Data parallelism on two CPU devices: gradients summed across devices equal one device's."""
+    X = mx.nd.random.uniform(shape=(64, 1, 28, 28))
+    y = mx.nd.array(np.arange(64) % 10)
+    loader = data.ArrayLoader(X, y, batch_size=64)
+    results = []
+    for ctx in ([mx.cpu(0)], device.cpu_devices(2)):
+        config.set_seed(1)
+        net = small_mlp()
+        net.initialize(mx.init.Xavier(), ctx=ctx)
+        train.fit(net, loader, num_epochs=2, lr=0.1, ctx=ctx)
+        results.append([p.data(ctx[0]).asnumpy() for p in net.collect_params().values()])
+        assert all(p.list_ctx() == ctx for p in net.collect_params().values())
+    assert len(results[0]) == 4
+    for one, two in zip(*results):
+        np.testing.assert_allclose(one, two, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_on_two_cpu_devices_reaches_accuracy(mnist_iters):
+    config.set_seed(0)
+    h = train.fit(small_mlp(), *mnist_iters, num_epochs=3, lr=0.5, ctx=device.cpu_devices(2))
+    assert h.last("test_acc") > 0.85
+
+
+SEEDED_RUN = """
+import hashlib, course_utils
+from course_utils import config, data, train
+import mxnet as mx
+from mxnet import gluon
+config.set_seed(7)
+tr, te = data.loaders(data.load_mnist(False), data.load_mnist(False), 100)
+net = gluon.nn.HybridSequential()
+net.add(gluon.nn.Conv2D(4, 3, activation='relu'), gluon.nn.Dense(10))
+train.fit(net, tr, None, num_epochs=2, lr=0.1, ctx=mx.cpu())
+h = hashlib.sha256()
+for name, p in sorted(net.collect_params().items()):
+    h.update(p.data().asnumpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_seed_reproduces_training_bit_for_bit_in_fresh_processes():
+    digests = {subprocess.run([sys.executable, "-c", SEEDED_RUN], capture_output=True, text=True,
+                              check=True).stdout.strip().splitlines()[-1] for _ in range(2)}
+    assert len(digests) == 1 and len(digests.pop()) == 64
+
+
+def test_soft_targets_and_batch_transform():
+    X = mx.nd.random.uniform(shape=(32, 1, 28, 28))
+    y = mx.nd.array(np.arange(32) % 10)
+    loader = data.ArrayLoader(X, y, batch_size=32)
+    seen = []
+
+    def one_hot(X, y):
+        seen.append(X.shape)
+        return X, mx.nd.one_hot(y, 10)
+
+    states = []
+    for transform in (None, one_hot):
+        config.set_seed(2)
+        net = small_mlp()
+        h = train.fit(net, loader, num_epochs=2, lr=0.1, ctx=mx.cpu(), batch_transform=transform)
+        states.append(net[0].weight.data().asnumpy())
+    assert seen == [(32, 1, 28, 28)] * 2
+    np.testing.assert_allclose(states[0], states[1], rtol=1e-5, atol=1e-6)  # one-hot == indices
+    assert h.last("test_acc") is None
+
+
+def test_teacher_logits_reach_the_loss():
+    X = mx.nd.random.uniform(shape=(16, 1, 28, 28))
+    loader = data.ArrayLoader(X, mx.nd.zeros(16), batch_size=8)
+    teacher = small_mlp()
+    teacher.initialize(ctx=mx.cpu())
+    calls = []
+
+    def loss(out, target, teacher_out):
+        calls.append(teacher_out.shape)
+        return ((out - teacher_out) ** 2).mean(axis=1)
+
+    train.fit(small_mlp(), loader, num_epochs=1, ctx=mx.cpu(), teacher=teacher, loss=loss)
+    assert calls == [(8, 10), (8, 10)]
+
+
+def test_evaluate_accuracy_counts_correct_predictions():
+    X = mx.nd.array([[1, 0], [0, 1], [1, 0], [0, 1]])
+    loader = data.ArrayLoader(X, mx.nd.array([0, 1, 1, 1]), batch_size=3)
+    for ctx in (mx.cpu(), device.cpu_devices(2)):
+        net = gluon.nn.Dense(2, use_bias=False, in_units=2)
+        net.initialize(mx.init.One(), ctx=ctx)
+        net.weight.set_data(mx.nd.array([[1, 0], [0, 1]]))  # identity: predicts argmax of input
+        assert train.evaluate_accuracy(net, loader, ctx) == 0.75
+
+
+def test_quiet_fit_prints_nothing(capsys, mnist_iters, monkeypatch):
+    monkeypatch.setenv("COURSE_QUIET", "1")
+    X, y = data.to_arrays(data.load_mnist(False))
+    loader = data.ArrayLoader(X[:64], y[:64], 32)
+    train.fit(small_mlp(), loader, loader, num_epochs=1, ctx=mx.cpu())
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+
+
+def test_bad_arguments_and_divergence():
+    loader = data.ArrayLoader(mx.nd.random.uniform(shape=(8, 4)), mx.nd.zeros(8), 4)
+    with pytest.raises(ValueError, match="num_epochs"):
+        train.fit(small_mlp(), loader, num_epochs=0)
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        X, y = mx.nd.random.normal(shape=(64, 4)) * 1e3, mx.nd.array(np.arange(64) % 10)
+        train.fit(gluon.nn.Dense(10), data.ArrayLoader(X, y, 8), num_epochs=2, lr=1e38, ctx=mx.cpu())
