@@ -1,9 +1,11 @@
-"""Command line for instructors: ``python -m course_utils doctor | prepare``.
+"""Command line for instructors: ``python -m course_utils doctor | prepare | student``.
 
 - ``doctor``: check this machine (exit code 0 only when the course can run).
 - ``prepare``: fill the cache for an offline classroom: the full data sets (from system copies
   or downloads, checksummed) and the pretrained weights. Safe to interrupt and re-run: files are
-  written to a temporary name and renamed when complete.
+  written to a temporary name and renamed when complete. ``--archive PATH`` then writes the
+  cache to one checksummed archive; ``--from-archive PATH`` fills the cache from one first.
+- ``student``: copies of the notebooks for learners, solutions removed and outputs cleared.
 """
 import argparse
 import sys
@@ -18,10 +20,19 @@ def cmd_doctor(args):
 
 
 def cmd_prepare(args):
-    from course_utils import config, data
+    from course_utils import classroom, config, data
 
     failures = 0
     print(f"cache: {config.MXNET_HOME}")
+    if args.from_archive:
+        try:
+            report = classroom.read_archive(args.from_archive)
+        except classroom.ArchiveError as err:
+            print(f"[FAIL] {err}")
+            return 1
+        print(f"[ok] {args.from_archive}: every file matched its SHA-256; "
+              + ", ".join(f"{len(v)} {k}" for k, v in report.items()))
+        args.offline = True  # the archive is the source: check what it gave, download nothing
     for name in ("mnist", "fashion-mnist"):
         for train in (True, False):
             try:
@@ -41,8 +52,35 @@ def cmd_prepare(args):
         except Exception as err:  # noqa: BLE001  (report every failure, keep going)
             failures += 1
             print(f"[FAIL] pretrained weights: {err}")
+    if args.archive:
+        try:
+            manifest = classroom.write_archive(args.archive)
+            print(f"[ok] wrote {args.archive} ({len(manifest)} files, SHA-256s in "
+                  f"{classroom.MANIFEST}); on each machine run: "
+                  f"python -m course_utils prepare --from-archive {args.archive}")
+            missing = classroom.missing_full_files()
+            if missing:
+                print(f"[note] the archive lacks {len(missing)} full data-set file(s), e.g. "
+                      f"{missing[0]}: machines without them use the bundled subsets (default "
+                      "profile); Fashion-MNIST: sudo apt install dataset-fashion-mnist")
+        except (classroom.ArchiveError, OSError) as err:
+            failures += 1
+            print(f"[FAIL] archive: {err}")
     print("prepare finished" + (f" with {failures} problem(s)" if failures else ": all ready"))
     return 1 if failures else 0
+
+
+def cmd_student(args):
+    from course_utils import student
+
+    try:
+        written = student.make_student_versions(args.out, args.notebooks or None)
+    except student.StudentError as err:
+        print(f"[FAIL] {err}")
+        return 1
+    for path, removed in written:
+        print(f"[ok] {path} ({removed} solution cell(s) removed, outputs cleared)")
+    return 0
 
 
 def main(argv=None):
@@ -52,7 +90,15 @@ def main(argv=None):
     p = sub.add_parser("prepare", help="fill the cache for an offline classroom")
     p.add_argument("--offline", action="store_true", help="do not try to download anything")
     p.add_argument("--timeout", type=float, default=15, help="seconds per download attempt")
+    p.add_argument("--archive", metavar="PATH",
+                   help="then write the cache to this archive (.tar.gz or .zip) for other machines")
+    p.add_argument("--from-archive", metavar="PATH",
+                   help="first fill the cache from this archive (checked against its SHA-256s)")
     p.set_defaults(func=cmd_prepare)
+    st = sub.add_parser("student", help="write student copies: solutions removed, outputs cleared")
+    st.add_argument("--out", default="student", help="folder for the copies (default: student/)")
+    st.add_argument("notebooks", nargs="*", help="notebooks to copy (default: all in notebooks/)")
+    st.set_defaults(func=cmd_student)
     args = parser.parse_args(argv)
     return args.func(args)
 
