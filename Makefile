@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make lab    install everything (first time) and open the course in JupyterLab
 #   make test   install everything (first time) and run every test: unit tests + nbval notebooks
-# Other targets: setup, unit, notebooks, execute NB=..., check, bench, doctor, prepare, clean
+# Other targets: setup, unit, notebooks, browser-test, execute NB=..., check, bench, doctor,
+# prepare, clean
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -9,7 +10,7 @@ NBVAL   := -p no:cacheprovider --nbval --nbval-sanitize-with notebooks/sanitize.
 # the saved outputs come from this environment (conftest.py sets the same for pytest)
 RUNENV  := COURSE_PROFILE=default COURSE_QUIET=1 COURSE_THREADS=2
 
-.PHONY: lab test setup unit notebooks execute check bench doctor prepare clean
+.PHONY: lab test setup unit notebooks browser-test execute check bench doctor prepare clean
 
 $(PY): pyproject.toml
 	@PYTHON_EXE=$$(tools/find-python) || exit 1; \
@@ -34,6 +35,11 @@ unit: $(PY)
 
 notebooks: $(PY)
 	$(PY) -m pytest $(NBVAL) notebooks -q
+
+# JupyterLab in headless Chromium: run notebooks from the menu, check outputs and a widget, save
+# docs/screenshots/jupyterlab.png (needs Debian's chromium: sudo apt-get install chromium)
+browser-test: $(PY)
+	$(PY) -m pytest -m browser tests/browser -q
 
 # re-run one notebook top to bottom in a fresh kernel and save it with its outputs
 execute: $(PY)
