@@ -55,13 +55,14 @@ LAB_SETTINGS = {
 class Case:
     """A notebook to run in the browser, and optionally a widget to exercise.
 
-    ``widget`` is ``"dropdown"`` (choose another option of the first ``Dropdown``) or
-    ``"slider"`` (move the first slider one step right); the picture that must change is the
-    ``img`` in the same cell's output.
+    ``widget`` is ``"dropdown"`` (choose option ``choose``, by its label, in the first
+    ``Dropdown``; default: the option after the current one) or ``"slider"`` (move the first
+    slider one step right); the picture that must change is the ``img`` in the same cell's output.
     """
 
     notebook: str
     widget: Optional[str] = None
+    choose: Optional[str] = None
     screenshot: bool = False
 
     def __str__(self):
@@ -93,7 +94,10 @@ SLIDER_NOTEBOOK = {
 }
 
 CASES = [
-    Case("notebooks/00_setup_and_tour.ipynb", screenshot=True),
+    # the main case: notebook 02's kernel explorer (a Dropdown of presets and the filtered photo)
+    Case("notebooks/02_convolution_from_scratch.ipynb", widget="dropdown",
+         choose="vertical edge (Sobel x)", screenshot=True),
+    Case("notebooks/00_setup_and_tour.ipynb"),
     Case("{tmp}/slider.ipynb", widget="slider"),
 ]
 
@@ -359,7 +363,7 @@ def shown_figures(page):
       .filter(img => img.complete && img.naturalWidth > 0).length""")
 
 
-def exercise_widget(page, kind, timeout_s=30):
+def exercise_widget(page, kind, choose=None, timeout_s=30):
     """Change the first Dropdown or slider; return the picture's src before and after."""
     selector = {"dropdown": ".widget-dropdown select", "slider": ".widget-slider"}[kind]
     control = page.locator(f".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell:has({selector})").first
@@ -374,11 +378,11 @@ def exercise_widget(page, kind, timeout_s=30):
     before = srcs()
     if kind == "dropdown":
         select = control.locator(selector).first
-        options = select.locator("option")
-        current = select.input_value()
-        values = [options.nth(i).get_attribute("value") for i in range(options.count())]
-        other = next(v for v in values if v != current)
-        select.select_option(other)
+        if choose is None:
+            labels = select.locator("option").all_inner_texts()
+            current = select.evaluate("s => s.selectedIndex")
+            choose = labels[(current + 1) % len(labels)]
+        select.select_option(label=choose)
     else:
         handle = control.locator(".widget-slider .noUi-handle").first
         handle.focus()
@@ -433,7 +437,7 @@ def test_notebook_in_jupyterlab(lab, browser_context, case):
         assert shown_figures(page) >= 1, "no figure is shown in the outputs"
 
         if case.widget:
-            before, after = exercise_widget(page, case.widget)
+            before, after = exercise_widget(page, case.widget, case.choose)
             assert before, f"the {case.widget} widget's cell shows no picture"
             assert after != before, f"the picture did not change after moving the {case.widget}"
             assert error_outputs(page) == [], "the widget's callback shows an error"
