@@ -74,11 +74,15 @@ def decode_image(data, name="the file"):
     NotAnImageError
         Empty, not an image, truncated or damaged, or too many pixels to decode safely.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
     raw = _as_bytes(data)
     if not raw:
         raise NotAnImageError(f"{name} is empty (0 bytes): choose a photo ({FORMATS})")
+    # importing gluoncv.data switches Pillow to accept truncated files process-wide
+    # (gluoncv/data/mhp.py); a damaged upload must be reported, not silently half-decoded
+    accept_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         image = Image.open(io.BytesIO(raw))
         image.load()  # Image.open only reads the header; damage shows up here
@@ -96,6 +100,8 @@ def decode_image(data, name="the file"):
         raise NotAnImageError(f"{name} looks like an image but could not be decoded "
                               f"({type(err).__name__}: {err}); it may be truncated or damaged: "
                               "save it again or choose another photo") from None
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = accept_truncated
 
 
 def image_to_bytes(image, format="JPEG", quality=90):

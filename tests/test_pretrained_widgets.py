@@ -77,9 +77,15 @@ def test_a_file_that_is_not_an_image_gets_a_clear_error(raw, expected):
     assert isinstance(info.value, ValueError)
 
 
-def test_a_truncated_jpeg_is_reported_as_damaged(cat_jpeg):
+@pytest.mark.parametrize("pillow_accepts_truncated", [False, True])
+def test_a_truncated_jpeg_is_reported_as_damaged(cat_jpeg, monkeypatch, pillow_accepts_truncated):
+    # importing gluoncv.data sets ImageFile.LOAD_TRUNCATED_IMAGES = True for the whole process
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", pillow_accepts_truncated)
     with pytest.raises(pw.NotAnImageError, match="truncated or damaged"):
         pw.decode_image(cat_jpeg[: len(cat_jpeg) // 3], name="half.jpg")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is pillow_accepts_truncated  # the setting is restored
 
 
 def test_too_many_pixels_is_refused(cat_jpeg, monkeypatch):
