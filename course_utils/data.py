@@ -342,6 +342,54 @@ def loaders(train_set, test_set, batch_size=128, transform=None, test_transform=
             gluon.data.DataLoader(test_set.transform_first(test_transform), batch_size))
 
 
+#: seed of the one fixed pixel permutation that notebooks 01 and 04 share
+PERMUTATION_SEED = 1998
+
+
+def pixel_permutation(num_pixels, seed=PERMUTATION_SEED):
+    """A fixed shuffled order of pixel positions, ``(num_pixels,)`` int64.
+
+    Drawn with ``np.random.default_rng(seed)``, so the same seed gives the same order in every
+    process and notebook, whatever else was seeded. ``np.argsort`` of it undoes it.
+    """
+    return np.random.default_rng(seed).permutation(num_pixels)
+
+
+def permute_pixels(images, seed=PERMUTATION_SEED):
+    """Shuffle the pixel positions of every image by one fixed permutation.
+
+    Every image and every channel is shuffled the same way (by :func:`pixel_permutation` of
+    ``H * W`` positions), so each picture keeps its pixel values but loses its 2-D layout.
+
+    Parameters
+    ----------
+    images : CourseDataset, or NDArray / numpy.ndarray ``(N, C, H, W)``
+        A data set (its ``(N, H, W, C)`` uint8 images are permuted; labels are kept) or a batch
+        of images as :func:`to_arrays` and the loaders give them.
+    seed : int
+
+    Returns
+    -------
+    The same kind of object, same shape and dtype, pixels permuted.
+    """
+    if isinstance(images, CourseDataset):
+        n, h, w, c = images.images.shape
+        perm = pixel_permutation(h * w, seed)
+        shuffled = images.images.reshape(n, h * w, c)[:, perm].reshape(n, h, w, c)
+        return CourseDataset(shuffled, images.labels, images.classes,
+                             f"{images.source}, pixels permuted (seed {seed})")
+    if len(images.shape) != 4:
+        raise ValueError(f"permute_pixels needs a CourseDataset or images (N, C, H, W), got shape "
+                         f"{tuple(images.shape)}; for one image (C, H, W) use X[None]")
+    n, c, h, w = images.shape
+    perm = pixel_permutation(h * w, seed)
+    flat = images.reshape((n, c, h * w))
+    if isinstance(images, mx.nd.NDArray):
+        index = mx.nd.array(perm, ctx=images.context, dtype=np.int64)
+        return mx.nd.take(flat, index, axis=2).reshape((n, c, h, w))
+    return np.asarray(flat)[..., perm].reshape(n, c, h, w)
+
+
 def load_photo(name):
     """One of scikit-image's bundled photos as an ``(H, W, 3)`` uint8 RGB array.
 

@@ -153,3 +153,29 @@ def test_photos_are_real_rgb_images():
         assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8 and img.std() > 10
     with pytest.raises(ValueError, match="choose one of"):
         data.load_photo("unicorn")
+
+
+def test_permute_pixels_is_one_fixed_reproducible_permutation():
+    perm = data.pixel_permutation(784)
+    assert sorted(perm.tolist()) == list(range(784)) and not np.array_equal(perm, np.arange(784))
+    assert np.array_equal(perm, data.pixel_permutation(784, seed=data.PERMUTATION_SEED))
+    np.random.seed(123)  # the global generator must not matter
+    assert np.array_equal(perm, data.pixel_permutation(784))
+    assert not np.array_equal(perm, data.pixel_permutation(784, seed=data.PERMUTATION_SEED + 1))
+
+    ds = data.load_mnist(train=False)
+    shuffled = data.permute_pixels(ds)
+    assert shuffled.images.shape == ds.images.shape and shuffled.images.dtype == np.uint8
+    assert np.array_equal(shuffled.labels, ds.labels) and "pixels permuted" in repr(shuffled)
+    flat = ds.images.reshape(len(ds), 784)
+    assert np.array_equal(shuffled.images.reshape(len(ds), 784), flat[:, perm])
+    assert np.array_equal(shuffled.images.reshape(len(ds), 784)[:, np.argsort(perm)], flat)
+
+    X, _ = data.to_arrays(ds)  # (N, 1, 28, 28) float32: NDArray and NumPy agree with the data set
+    X_perm = data.permute_pixels(X)
+    assert isinstance(X_perm, mx.nd.NDArray) and X_perm.shape == X.shape
+    expected = data.to_arrays(shuffled)[0].asnumpy()
+    np.testing.assert_array_equal(X_perm.asnumpy(), expected)
+    np.testing.assert_array_equal(data.permute_pixels(X.asnumpy()), expected)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        data.permute_pixels(X[0])
