@@ -1,4 +1,4 @@
-"""Command line for instructors: ``python -m course_utils doctor | prepare | student``.
+"""Command line for instructors: ``python -m course_utils doctor | prepare | student | launch``.
 
 - ``doctor``: check this machine (exit code 0 only when the course can run).
 - ``prepare``: fill the cache for an offline classroom: the full data sets (from system copies
@@ -6,6 +6,9 @@
   written to a temporary name and renamed when complete. ``--archive PATH`` then writes the
   cache to one checksummed archive; ``--from-archive PATH`` fills the cache from one first.
 - ``student``: copies of the notebooks for learners, solutions removed and outputs cleared.
+- ``launch --workers 2 --servers 1 -- python script.py``: run a script as MXNet distributed
+  workers (``dist_sync`` kvstore) beside a scheduler and servers on this machine; see
+  :mod:`course_utils.launch`.
 """
 import argparse
 import sys
@@ -83,6 +86,16 @@ def cmd_student(args):
     return 0
 
 
+def cmd_launch(args):
+    from course_utils import launch
+
+    command = list(args.worker_command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    return launch.launch(command, num_workers=args.workers, num_servers=args.servers,
+                         timeout=args.timeout, threads=args.threads)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +112,22 @@ def main(argv=None):
     st.add_argument("--out", default="student", help="folder for the copies (default: student/)")
     st.add_argument("notebooks", nargs="*", help="notebooks to copy (default: all in notebooks/)")
     st.set_defaults(func=cmd_student)
+    la = sub.add_parser(
+        "launch", help="run a script as distributed workers (dist_sync) on this machine",
+        description="Start a scheduler, servers and workers on 127.0.0.1, stream their output "
+                    "with a role prefix, stop them all on failure, timeout or Ctrl-C, and exit "
+                    "with the workers' status.",
+        epilog="example: python -m course_utils launch --workers 2 --servers 1 -- "
+               "python notebooks/scripts/dist_train.py")
+    la.add_argument("--workers", type=int, default=2, help="number of workers (default 2)")
+    la.add_argument("--servers", type=int, default=1, help="number of servers (default 1)")
+    la.add_argument("--timeout", type=float, default=None,
+                    help="stop everything after this many seconds (exit status 124)")
+    la.add_argument("--threads", type=int, default=None,
+                    help="CPU threads per worker (default: the cores shared among the workers)")
+    la.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- command ...",
+                    help="the command each worker runs")
+    la.set_defaults(func=cmd_launch)
     args = parser.parse_args(argv)
     return args.func(args)
 

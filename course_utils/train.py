@@ -79,6 +79,24 @@ def _ensure_initialized(net, ctxs, init):
         params.reset_ctx(ctxs)
 
 
+def _sync_workers(trainer):
+    """How many workers' gradients each step sums: ``num_workers`` for 'dist_sync', else 1.
+
+    A 'dist_sync' kvstore given by name is created here (it connects to the scheduler) so that
+    its number of workers is known before the first step.
+    """
+    # MXNet 1.9.1 (the last release) keeps the kvstore here, created at the first step
+    if trainer._kv_initialized:
+        kv = trainer._kvstore
+    else:
+        kv = trainer._kvstore_params["kvstore"]
+        if isinstance(kv, str) and kv.startswith("dist"):
+            kv = trainer._kvstore_params["kvstore"] = mx.kv.create(kv)
+    if isinstance(kv, mx.kvstore.KVStore) and "dist" in kv.type and "async" not in kv.type:
+        return kv.num_workers
+    return 1
+
+
 def evaluate_accuracy(net, data_iter, ctx=None):
     """Fraction of correctly classified items in ``data_iter`` (batches of ``(X, y)``).
 
@@ -145,7 +163,10 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
         Changes the learning rate every iteration (e.g. from :mod:`course_utils.tricks`).
     kvstore : str or mx.kvstore.KVStore
         How gradients are aggregated: 'device' (default), 'local', or 'dist_sync' when the
-        script runs under ``python -m course_utils launch``.
+        script runs under ``python -m course_utils launch``. With 'dist_sync' the servers sum
+        the gradients of all workers, so each step is normalised by the global batch (local
+        batch x workers): the update equals one process's on the whole batch. Every step must
+        then use the same batch size (MXNet fixes the scale on the servers at the first step).
     progress : bool or None
         Show a progress bar; None shows one unless ``COURSE_QUIET`` is set.
     on_epoch : callable, optional
@@ -168,6 +189,7 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
         else:
             params.setdefault("learning_rate", lr)
         trainer = gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kvstore)
+    workers = _sync_workers(trainer)
     hard_ce = gluon.loss.SoftmaxCrossEntropyLoss()
     soft_ce = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
 
@@ -200,7 +222,7 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
                         losses = [(soft_ce if t.ndim == 2 else hard_ce)(o, t)
                                   for o, t in zip(outs, ts)]
                 autograd.backward(losses)
-                trainer.step(X.shape[0])
+                trainer.step(X.shape[0] * workers)
                 for i, (o, l, yy) in enumerate(zip(outs, losses, ys)):  # parts per device
                     loss_sum[i] += l.sum()
                     correct[i] += (o.argmax(axis=1) == yy.astype("float32")).sum()
