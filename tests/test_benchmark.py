@@ -1,0 +1,59 @@
+"""course_utils.benchmark: latency measurement."""
+import pytest
+
+import course_utils  # noqa: F401
+import mxnet as mx
+from mxnet.gluon import nn
+
+from course_utils import benchmark
+
+
+def _net(channels, kernel=3):
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(channels, kernel, padding=kernel // 2, in_channels=8), nn.GlobalAvgPool2D())
+    net.initialize()
+    return net
+
+
+def test_latency_is_positive_and_counts_forwards():
+    calls = []
+
+    class Counting(nn.Block):
+        def forward(self, x):
+            calls.append(x.shape)
+            return x * 2
+
+    net = Counting()
+    seconds = benchmark.measure_latency(net, (2, 3, 4, 4), repeats=3, warmup=2)
+    assert seconds > 0
+    assert calls == [(2, 3, 4, 4)] * 5  # 2 warm-up + 3 timed, on the shape asked for
+
+
+def test_more_work_takes_longer():
+    # 512 3x3 filters are 4,608x the multiply-adds of one 1x1 filter: a gap wide enough to survive
+    # a busy shared CPU (best of several runs each).
+    small = benchmark.measure_latency(_net(1, kernel=1), (1, 8, 64, 64), repeats=7, reduce="min")
+    big = benchmark.measure_latency(_net(512), (1, 8, 64, 64), repeats=7, reduce="min")
+    assert big > small
+
+
+def test_hybridized_net_and_bad_arguments():
+    net = _net(4)
+    net.hybridize()
+    assert benchmark.measure_latency(net, (1, 8, 8, 8), repeats=1, warmup=0) > 0
+    with pytest.raises(ValueError, match="repeats"):
+        benchmark.measure_latency(net, (1, 8, 8, 8), repeats=0)
+    with pytest.raises(ValueError, match="warmup"):
+        benchmark.measure_latency(net, (1, 8, 8, 8), warmup=-1)
+    with pytest.raises(ValueError, match="reduce"):
+        benchmark.measure_latency(net, (1, 8, 8, 8), reduce="max")
+    with pytest.raises(ValueError, match="input_shape"):
+        benchmark.measure_latency(net, (8,))
+
+
+def test_waits_for_every_output_of_a_multi_output_net():
+    class TwoHeads(nn.Block):
+        def forward(self, x):
+            return [x + 1, (x * 2,)]
+
+    assert benchmark.measure_latency(TwoHeads(), (1, 2, 3, 3), repeats=2) > 0
