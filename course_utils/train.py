@@ -186,6 +186,9 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
         params = dict(optimizer_params or {})
         if lr_scheduler is not None:
             params["lr_scheduler"] = lr_scheduler
+            # without this, Adam/RMSProp overwrite the schedule's base with their default 0.001
+            # (MXNet prints a warning): the schedule's own start is the learning rate
+            params["learning_rate"] = lr_scheduler.base_lr
         else:
             params.setdefault("learning_rate", lr)
         trainer = gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kvstore)

@@ -153,3 +153,15 @@ def test_bad_arguments_and_divergence():
     with pytest.raises(FloatingPointError, match="learning rate"):
         X, y = mx.nd.random.normal(shape=(64, 4)) * 1e3, mx.nd.array(np.arange(64) % 10)
         train.fit(gluon.nn.Dense(10), data.ArrayLoader(X, y, 8), num_epochs=2, lr=1e38, ctx=mx.cpu())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_schedule_keeps_its_base_rate_with_every_optimizer(optimizer, capsys):
+    loader = data.ArrayLoader(mx.nd.random.uniform(shape=(8, 4)), mx.nd.zeros(8), 4)
+    schedule = mx.lr_scheduler.FactorScheduler(step=100, factor=0.5, base_lr=0.05)
+    net = gluon.nn.Dense(10)
+    trainer_rates = []
+    train.fit(net, loader, num_epochs=1, optimizer=optimizer, lr_scheduler=schedule, ctx=mx.cpu(),
+              on_epoch=lambda h: trainer_rates.append(schedule.base_lr))
+    assert trainer_rates == [0.05]
+    assert "overwritten" not in capsys.readouterr().out
