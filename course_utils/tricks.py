@@ -5,7 +5,10 @@ small formula that the tests check against GluonCV's own implementation:
 
 - :func:`smooth_labels` matches the ``smooth`` helper of GluonCV's classification scripts;
 - :func:`mixup` pairs each sample with the batch reversed, as those scripts do;
-- :func:`distillation_loss` equals ``gluoncv.loss.DistillationSoftmaxCrossEntropyLoss``;
+- :func:`distillation_loss` equals ``gluoncv.loss.DistillationSoftmaxCrossEntropyLoss``, and
+  :func:`make_distillation_loss` wraps it with ``fit``'s loss signature
+  ``loss(y_hat, target, teacher_logits)`` (class labels or soft targets, so it combines with
+  label smoothing and mix-up);
 - :func:`lr_at` equals ``gluoncv.utils.LRScheduler`` (and ``LRSequential`` for warm-up) at every
   iteration; :func:`make_lr_scheduler` builds that GluonCV object for a ``gluon.Trainer``.
 
@@ -21,7 +24,7 @@ SCHEDULE_MODES = ("constant", "step", "linear", "poly", "cosine")
 
 __all__ = [
     "SCHEDULE_MODES", "one_hot", "smooth_labels", "make_smoothing", "mixup", "sample_lam",
-    "make_mixup", "soft_targets", "soft_cross_entropy", "distillation_loss", "lr_at", "lr_curve",
+    "make_mixup", "soft_targets", "soft_cross_entropy", "distillation_loss", "make_distillation_loss", "lr_at", "lr_curve",
     "make_lr_scheduler",
 ]
 
@@ -336,8 +339,9 @@ def distillation_loss(student_logits, teacher_logits, labels, temperature, hard_
         Raw scores of the model being trained.
     teacher_logits : NDArray or numpy.ndarray, shape (N, K)
         Raw scores of the trained teacher. No gradient flows into them.
-    labels : NDArray or numpy.ndarray, shape (N,)
-        True class indices in ``[0, K)``.
+    labels : NDArray or numpy.ndarray, shape (N,) or (N, K)
+        True class indices in ``[0, K)``, or probability targets (smoothed or mixed up, rows
+        summing to 1; GluonCV's ``sparse_label=False``).
     temperature : float
         T > 0, softens both softmaxes of the soft term.
     hard_weight : float
@@ -362,8 +366,43 @@ def distillation_loss(student_logits, teacher_logits, labels, temperature, hard_
         teacher = teacher.detach()  # the teacher is fixed: only the student learns
     T = temperature
     soft = soft_cross_entropy(student / T, soft_targets(teacher, T))
-    hard = soft_cross_entropy(student, one_hot(labels, student.shape[-1]))
+    hard_targets = labels if labels.ndim == 2 else one_hot(labels, student.shape[-1])
+    hard = soft_cross_entropy(student, hard_targets)
     return (1 - hard_weight) * T ** 2 * soft + hard_weight * hard
+
+
+def make_distillation_loss(temperature, hard_weight):
+    """The distillation loss with ``fit``'s signature: ``loss(y_hat, target, teacher_logits)``.
+
+    ``train.fit(net, ..., teacher=teacher, loss=make_distillation_loss(T, hard_weight))`` runs
+    the teacher on each (transformed) training batch and calls this loss with the student's
+    logits, the batch's target and the teacher's logits; it returns
+    :func:`distillation_loss` ``(y_hat, teacher_logits, target, T, hard_weight)``. The target
+    may be class indices (N,) or probability targets (N, K), so a ``batch_transform`` such as
+    :func:`make_mixup` or :func:`make_smoothing` works with it: the teacher then sees the mixed
+    images, and the true-label term takes the mixed targets, as in GluonCV's training scripts.
+
+    Parameters
+    ----------
+    temperature : float
+        T > 0 (see :func:`distillation_loss`).
+    hard_weight : float
+        In ``[0, 1]``; 0 learns from the teacher alone (the labels are then not used).
+
+    Returns
+    -------
+    callable
+        ``loss(y_hat, target, teacher_logits) -> (N,)``.
+    """
+    _check_temperature(temperature)
+    _check_range("hard_weight", hard_weight, 0, 1, high_inclusive=True,
+                 hint="It is the weight of the true-label loss; 0.5 weighs both terms equally.")
+
+    def loss(y_hat, target, teacher_logits):
+        return distillation_loss(y_hat, teacher_logits, target, temperature, hard_weight)
+
+    loss.temperature, loss.hard_weight = temperature, hard_weight
+    return loss
 
 
 # ----------------------------------------------------------------------------------------------
