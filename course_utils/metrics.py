@@ -102,3 +102,90 @@ def collect_scores(net, data_iter, ctx=None):
     if not scores:
         raise ValueError("data_iter yielded no batches; is the data set empty?")
     return np.concatenate(scores), np.concatenate(labels)
+
+
+# ----------------------------------------------------------------------------------------------
+# Calibration, label noise and "is the gain beyond seed noise?" (notebook 12)
+# ----------------------------------------------------------------------------------------------
+
+def reliability_bins(probabilities, labels, num_bins=15):
+    """Confidence (top probability) against accuracy in ``num_bins`` equal-width bins of (0, 1].
+
+    Parameters
+    ----------
+    probabilities : array (N, K), rows summing to 1 (softmax outputs)
+    labels : array (N,), integer class indices
+    num_bins : int >= 1
+
+    Returns
+    -------
+    dict of numpy arrays, each ``(num_bins,)``: ``count`` (items per bin), ``confidence``
+    (mean top probability) and ``accuracy`` (fraction right), NaN for empty bins; ``edges``
+    ``(num_bins + 1,)``. A calibrated model has accuracy == confidence in every bin.
+    """
+    probabilities, labels = _check_scores(probabilities, labels)
+    if not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
+        raise ValueError(f"num_bins must be a whole number >= 1, got {num_bins!r}")
+    conf = probabilities.max(axis=1)
+    right = (probabilities.argmax(axis=1) == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, num_bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, num_bins - 1)
+    count = np.bincount(which, minlength=num_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(which, conf, minlength=num_bins) / count
+        accuracy = np.bincount(which, right, minlength=num_bins) / count
+    return {"edges": edges, "count": count, "confidence": confidence, "accuracy": accuracy}
+
+
+def expected_calibration_error(probabilities, labels, num_bins=15):
+    """ECE (Guo et al., 2017): ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over the bins of
+    :func:`reliability_bins`; 0 is perfectly calibrated. Returns a float in [0, 1]."""
+    bins = reliability_bins(probabilities, labels, num_bins)
+    full = bins["count"] > 0
+    weights = bins["count"][full] / bins["count"].sum()
+    return float((weights * np.abs(bins["accuracy"][full] - bins["confidence"][full])).sum())
+
+
+def flip_labels(labels, fraction, num_classes, seed=0):
+    """A copy of ``labels`` with exactly ``round(fraction * N)`` of them changed to a different
+    class, drawn uniformly among the other ``num_classes - 1`` (label noise for experiments).
+
+    Returns ``(noisy_labels, flipped)``: int64 ``(N,)`` and a boolean mask of the changed items.
+    """
+    labels = _numpy(labels).astype(np.int64).ravel()
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must lie in [0, 1], got {fraction!r} (0.4 flips 40 %)")
+    if num_classes < 2 or (labels.size and (labels.min() < 0 or labels.max() >= num_classes)):
+        raise ValueError(f"labels must be in 0..{num_classes - 1} with num_classes >= 2")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(labels.size, int(round(fraction * labels.size)), replace=False)
+    noisy = labels.copy()
+    noisy[chosen] = (labels[chosen] + rng.integers(1, num_classes, chosen.size)) % num_classes
+    flipped = np.zeros(labels.size, dtype=bool)
+    flipped[chosen] = True
+    return noisy, flipped
+
+
+def gain_beyond_noise(baseline, treated, higher_is_better=True, factor=2.0):
+    """The rule of notebook 12: a gain counts when the mean difference exceeds ``factor`` times
+    the pooled standard deviation of the seeds, ``sqrt((sd_a**2 + sd_b**2) / 2)`` (ddof=1).
+
+    Parameters
+    ----------
+    baseline, treated : sequences of one metric per seed (at least 2 each)
+    higher_is_better : bool (False for errors, calibration error, distances)
+    factor : float, default 2
+
+    Returns
+    -------
+    dict: ``gain`` (mean improvement, signed so that > 0 is better), ``pooled_sd``,
+    ``threshold`` (factor * pooled_sd) and ``beyond_noise`` (bool).
+    """
+    a, b = np.asarray(baseline, dtype=np.float64), np.asarray(treated, dtype=np.float64)
+    if a.size < 2 or b.size < 2:
+        raise ValueError(f"need at least 2 seeds per arm to measure their spread; got "
+                         f"{a.size} and {b.size}")
+    gain = (b.mean() - a.mean()) * (1 if higher_is_better else -1)
+    pooled = float(np.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2))
+    return {"gain": float(gain), "pooled_sd": pooled, "threshold": factor * pooled,
+            "beyond_noise": bool(gain > factor * pooled)}
