@@ -19,8 +19,8 @@ timestamps that instructors plan a class with) double. For each notebook it reco
   which is what a reader of the saved notebook sees.
 
 The results go to ``docs/timings.json`` (one entry per notebook, plus the machine that measured
-them), merged with the entries already there, and a Markdown table is printed for
-``docs/teaching.md`` and the README.
+them), merged with the entries already there; the Markdown table printed at the end replaces the
+one between the ``<!-- timings -->`` and ``<!-- /timings -->`` markers of ``docs/teaching.md``.
 """
 import argparse
 import datetime
@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 TIMINGS = ROOT / "docs" / "timings.json"
+TEACHING = ROOT / "docs" / "teaching.md"
+MARKERS = ("<!-- timings -->", "<!-- /timings -->")
 ENVIRONMENT = {"COURSE_PROFILE": "default", "COURSE_QUIET": "1", "COURSE_THREADS": "2"}
 CELL_TIMEOUT_S = 900
 AGREEMENT = 0.15  # --check: saved cell span and recorded cells_s agree within 15 %
@@ -127,6 +129,17 @@ def markdown(table):
     return "\n".join(rows)
 
 
+def write_table(text, table):
+    """``text`` with the part between the timing markers replaced by the table (and its machine)."""
+    start, end = MARKERS
+    if text.count(start) != 1 or text.count(end) != 1 or text.index(start) > text.index(end):
+        raise ValueError(f"expected one {start} ... {end} pair of lines around the timing table")
+    head, rest = text.split(start)
+    _, tail = rest.split(end)
+    body = f"\nMeasured on: {table['machine']}.\n\n{markdown(table)}\n"
+    return f"{head}{start}{body}{end}{tail}"
+
+
 def check(table):
     """Compare each saved notebook's cell span with the recorded one; return the disagreements."""
     problems = []
@@ -162,6 +175,9 @@ def main(argv=None):
         save(table)  # after every notebook: an interrupted run keeps what it measured
         print(f"{entry['wall_s']:.0f} s wall, {entry['cpu_s']:.0f} s CPU, {entry['peak_rss_mb']} MB")
     print(markdown(table))
+    if TEACHING.exists() and MARKERS[0] in TEACHING.read_text(encoding="utf-8"):
+        TEACHING.write_text(write_table(TEACHING.read_text(encoding="utf-8"), table), encoding="utf-8")
+        print(f"table written to {TEACHING.relative_to(ROOT)}")
     return 0
 
 

@@ -51,3 +51,16 @@ def test_check_reports_a_notebook_whose_saved_span_disagrees(tmp_path, monkeypat
     table = {"notebooks": {"00_a.ipynb": {"cells_s": 95.0}, "01_b.ipynb": {"cells_s": 20.0}}}
     problems = time_notebooks.check(table)
     assert len(problems) == 1 and problems[0].startswith("01_b.ipynb: saved cells span 10 s")
+
+
+def test_write_table_replaces_only_the_marked_part():
+    table = {"machine": "x86_64, 2 cores", "notebooks": {
+        "00_a.ipynb": {"wall_s": 10.0, "cpu_s": 8.0, "peak_rss_mb": 400},
+        "01_b.ipynb": {"wall_s": 30.4, "cpu_s": 50.0, "peak_rss_mb": 900}}}
+    text = "intro\n<!-- timings -->\nold table\n<!-- /timings -->\nafter\n"
+    new = time_notebooks.write_table(text, table)
+    assert new.startswith("intro\n<!-- timings -->\nMeasured on: x86_64, 2 cores.")
+    assert new.endswith("<!-- /timings -->\nafter\n") and "old table" not in new
+    assert "| 01 | `01_b` | 30 | 50 | 900 |" in new and "| | all | 40 | | |" in new
+    with pytest.raises(ValueError, match="one <!-- timings -->"):
+        time_notebooks.write_table("no markers here", table)
