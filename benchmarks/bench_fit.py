@@ -14,17 +14,14 @@ import time
 os.environ.setdefault("COURSE_QUIET", "1")
 
 import course_utils  # noqa: E402,F401  (before mxnet)
-from course_utils import config, data, train  # noqa: E402
+from course_utils import config, data, models, train  # noqa: E402
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
 
 def lenet():
-    net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Conv2D(6, 5, padding=2, activation="relu"), gluon.nn.MaxPool2D(),
-            gluon.nn.Conv2D(16, 5, activation="relu"), gluon.nn.MaxPool2D(),
-            gluon.nn.Dense(120, activation="relu"), gluon.nn.Dense(84, activation="relu"),
-            gluon.nn.Dense(10))
+    """The course's LeNet in its modern form (ReLU, max pooling), hybridized."""
+    net = models.LeNet(activation="relu", pooling="max")
     net.initialize(mx.init.Xavier(), ctx=mx.cpu())
     net.hybridize(static_alloc=True, static_shape=True)
     return net
