@@ -1,8 +1,8 @@
 # The two commands of the README:
 #   make lab    install everything (first time) and open the course in JupyterLab
 #   make test   install everything (first time) and run every test: unit tests + nbval notebooks
-# Other targets: setup, unit, notebooks, browser-test, execute NB=..., check, bench, doctor,
-# prepare, clean
+# Other targets: setup, unit, notebooks [NB=...], browser-test, execute NB=..., check, bench, doctor,
+# prepare, clean. VENV=... (default .venv) and PYTHON=... choose the venv and its interpreter.
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -62,8 +62,9 @@ test: $(DONE)
 unit: $(DONE)
 	$(PY) -m pytest tests -q
 
+# every notebook, or the ones in NB=...
 notebooks: $(DONE)
-	$(PY) -m pytest $(NBVAL) notebooks -q
+	$(PY) -m pytest $(NBVAL) $(or $(NB),notebooks) -q
 
 # JupyterLab in headless Chromium: run notebooks from the menu, check outputs and a widget, save
 # docs/screenshots/jupyterlab.png (needs Debian's chromium: sudo apt-get install chromium)
