@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import course_utils  # noqa: F401
-from course_utils import compat, launch
+from course_utils import compat, config, launch
 
 NEEDS_ALIASES = tuple(int(v) for v in np.__version__.split(".")[:2]) >= (1, 24)
 # what a learner's own code could do so that MXNet loads on numpy >= 1.24 without course_utils
@@ -123,3 +123,21 @@ def test_mxnet_roles_adapt_mxnet_themselves():
     result = run_python(launch.SERVE + "\nimport sys\nprint(sorted(set(sys.modules) & {'course_utils', 'mxnet'}))")
     assert result.returncode == 0, result.stderr
     assert "['course_utils', 'mxnet']" in result.stdout
+
+
+def find_python(python):
+    return subprocess.run(["sh", str(config.REPO_DIR / "tools" / "find-python")], capture_output=True,
+                          text=True, env=dict(os.environ, PYTHON=str(python)), timeout=60)
+
+
+def test_find_python_takes_exactly_the_interpreter_given(tmp_path):
+    assert find_python(sys.executable).stdout.strip() == sys.executable
+    missing = find_python(tmp_path / "python3.12")
+    assert missing.returncode == 1 and "no such interpreter" in missing.stderr
+    # a stand-in Python 3.13: prints its version, fails the 3.8-3.12 check like a real one would
+    fake = tmp_path / "python3.13"
+    fake.write_text('#!/bin/sh\ncase "$2" in *print*) echo 3.13.0 ;; *) exit 1 ;; esac\n')
+    fake.chmod(0o755)
+    new = find_python(fake)
+    assert new.returncode == 1 and new.stdout == ""
+    assert "Python 3.13.0; the course needs 3.8 to 3.12" in new.stderr and "numpy 2" in new.stderr
