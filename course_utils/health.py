@@ -92,7 +92,7 @@ def check_torch():
     try:
         version = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
-        version = getattr(sys.modules.get("torch"), "__version__", "of unknown version")
+        version = getattr(sys.modules.get("torch"), "__version__", "a torch without version metadata")
     if version.split(".")[0] in ("0", "1"):
         return Check("torch", "ok", f"{version} found (GluonCV 0.10.5 accepts torch 1.4 to 1.x)")
     return Check("torch", "ok", f"{version} found and tolerated: GluonCV 0.10.5 refuses torch 2.x, so "
