@@ -5,6 +5,7 @@ Each check is a line: ``[ok]``, ``[warn]`` (the course runs, with a limitation) 
 so the doctor still works when MXNet itself is broken.
 """
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -14,8 +15,7 @@ from dataclasses import dataclass
 
 from course_utils import config
 
-SUPPORTED_PYTHON = ((3, 8), (3, 11))
-
+SUPPORTED_PYTHON = ((3, 8), (3, 12))
 
 @dataclass
 class Check:
@@ -56,11 +56,15 @@ def check_python(version=None):
     text = ".".join(map(str, version))
     lo, hi = SUPPORTED_PYTHON
     if lo <= version[:2] <= hi:
-        return Check("python", "ok", f"{text} (3.8 to 3.11 supported)")
-    return Check("python", "FAIL",
-                 f"{text}: MXNet 1.9.1 needs numpy < 1.24, which has no wheels for Python 3.12+. "
-                 "Install Python 3.11 (e.g. 'conda create -n course python=3.11' or your system's "
-                 "python3.11 package) and create the environment with it.")
+        return Check("python", "ok", f"{text} (3.8 to 3.12 supported)")
+    if version[:2] > hi:
+        return Check("python", "FAIL",
+                     f"{text}: Python 3.13 and newer have only numpy 2 wheels, and MXNet 1.9.1 (its "
+                     "last release) fails under numpy 2. Install Python 3.12 or 3.11 (e.g. 'conda "
+                     "create -n course python=3.11', 'uv python install 3.12' or your system's "
+                     "python3.12 package) and create the environment with it.")
+    return Check("python", "FAIL", f"{text}: too old; the course needs Python 3.8 to 3.12. "
+                 "Install Python 3.11 or 3.12 and create the environment with it.")
 
 
 def check_numpy(version=None):
@@ -68,21 +72,31 @@ def check_numpy(version=None):
         try:
             import numpy
         except ImportError:
-            return Check("numpy", "FAIL", "not installed: run pip install 'numpy<1.24'")
+            return Check("numpy", "FAIL", "not installed: run pip install -e '.[test]' in the "
+                         "course folder")
         version = numpy.__version__
     major, minor = (int(v) for v in version.split(".")[:2])
     if (major, minor) < (1, 24):
         return Check("numpy", "ok", f"{version} (< 1.24, as MXNet 1.9.1 needs)")
-    return Check("numpy", "FAIL", f"MXNet 1.9.1 needs numpy < 1.24; you have {version}. "
-                 "Run: pip install 'numpy<1.24'")
+    if major < 2:
+        return Check("numpy", "ok", f"{version} (MXNet 1.9.1 reads aliases numpy 1.24 removed; "
+                     "course_utils puts them back)")
+    wanted = "numpy==1.26.4" if sys.version_info[:2] >= (3, 12) else "numpy<1.24"
+    return Check("numpy", "FAIL", f"MXNet 1.9.1 fails under numpy 2; you have {version}. "
+                 f"Run: pip install '{wanted}'")
 
 
 def check_torch():
     if importlib.util.find_spec("torch") is None:
-        return Check("torch", "ok", "not installed (good: torch breaks 'import gluoncv')")
-    return Check("torch", "FAIL", "torch is installed in this environment, and 'import gluoncv' "
-                 "then raises RuntimeError. Use a separate environment for the course, or run: "
-                 "pip uninstall torch")
+        return Check("torch", "ok", "not installed (the course does not need it)")
+    try:
+        version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        version = getattr(sys.modules.get("torch"), "__version__", "a torch without version metadata")
+    if version.split(".")[0] in ("0", "1"):
+        return Check("torch", "ok", f"{version} found (GluonCV 0.10.5 accepts torch 1.4 to 1.x)")
+    return Check("torch", "ok", f"{version} found and tolerated: GluonCV 0.10.5 refuses torch 2.x, so "
+                 "course_utils hides torch while gluoncv imports; torch still works after")
 
 
 def check_module(name, wanted=None):

@@ -49,7 +49,7 @@ RANK_VAR = "COURSE_WORKER_RANK"
 COUNT_VAR = "COURSE_NUM_WORKERS"
 HOST = "127.0.0.1"
 #: what the scheduler and the servers run: importing MXNet with their DMLC_ROLE starts its loop
-SERVE = "import mxnet"
+SERVE = "import course_utils, mxnet"
 
 
 class _Terminated(Exception):
