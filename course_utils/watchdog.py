@@ -509,10 +509,9 @@ def read_checkpoint(folder):
 
 
 def _params(net):
-    """Parameters by name, without the net's own prefix (so a fresh net matches a saved one)."""
-    prefix = net.prefix
-    return {(n[len(prefix):] if n.startswith(prefix) else n): p
-            for n, p in net.collect_params().items()}
+    """Parameters in the net's order, keyed by position: Gluon numbers layer names per process
+    (``conv0_`` in one, ``conv2_`` in another), the order and shapes are what identify them."""
+    return {f"{i:04d}": p for i, p in enumerate(net.collect_params().values())}
 
 
 def restore_checkpoint(blob, net, trainer):
@@ -525,10 +524,11 @@ def restore_checkpoint(blob, net, trainer):
 
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         params = _params(net)
-        saved = {k[len("param:"):] for k in z.files if k.startswith("param:")}
-        if saved != set(params):
-            raise WatchError(f"the checkpoint holds parameters {sorted(saved)[:3]}..., this "
-                             f"network has {sorted(params)[:3]}...: it was saved by another "
+        saved = [z[f"param:{k}"].shape for k in sorted(params) if f"param:{k}" in z.files]
+        shapes = [p.shape for _, p in sorted(params.items())]
+        if len(z.files) - 2 != len(params) or saved != shapes:
+            raise WatchError(f"the checkpoint holds {len(z.files) - 2} parameters, this network "
+                             f"{len(params)} (shapes {shapes[:2]}...): it was saved by another "
                              "model; delete the checkpoint folder or pass another --checkpoint")
         for name, p in params.items():
             p.set_data(mx.nd.array(z[f"param:{name}"]))  # an NDArray: oneDNN layouts
