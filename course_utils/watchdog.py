@@ -132,9 +132,11 @@ def _lines(sock):
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
             try:
-                yield json.loads(line)
+                msg = json.loads(line)
             except ValueError:
                 continue  # not ours (a port scan, a stray client): ignore
+            if isinstance(msg, dict):
+                yield msg
 
 
 #: what a role that lost the scheduler itself says (it does not know the last checkpoint)

@@ -210,15 +210,20 @@ def reference(tmp_path_factory):
 def test_recipe_trains_one_model_on_two_hosts(reference):
     w0, w1 = reference["workers"]
     one = reference["one"]
+    # each worker's loss is over its half of every batch: their mean is the global batch's
+    loss_two = (w0["train_loss"][-1] + w1["train_loss"][-1]) / 2
+    print(f"2 workers: test accuracy {w0['test_acc']}, last-epoch loss {loss_two:.5f}; "
+          f"1 process: {one['test_acc']}, {one['train_loss'][-1]:.5f}; bit-identical to one "
+          f"process: {w0['parameters_sha1'] == one['parameters_sha1']}")
     # every worker holds the very same parameters (bit for bit)
     assert w0["parameters_sha1"] == w1["parameters_sha1"]
     assert w0["num_workers"] == 2 and w0["local_batch"] == 64 and w0["steps_per_epoch"] == 16
-    assert w0["train_images"] == one["train_images"] == IMAGES
+    assert w0["train_images"] * 2 == one["train_images"] == IMAGES  # per epoch: half of each batch
     # the same global batches as one process: only the order of the floating-point sums differs
     # (two half-batch sums added on a server vs one sum), ~1e-7 relative per step, so after 48
     # steps the test accuracy (2,000 images) agrees to within 5 images
     assert abs(w0["test_acc"] - one["test_acc"]) <= 5 / 2000, (w0["test_acc"], one["test_acc"])
-    assert abs(w0["train_loss"][-1] - one["train_loss"][-1]) <= 0.01
+    assert abs(loss_two - one["train_loss"][-1]) <= 0.005
     assert one["test_acc"] >= 0.6  # it learned (10 classes: chance is 0.1)
 
 

@@ -1,5 +1,4 @@
 """course_utils.watchdog without MXNet roles: settings, messages, checkpoints (real LeNet)."""
-import io
 import socket
 import subprocess
 import sys
@@ -101,3 +100,37 @@ def test_checkpoint_roundtrip_is_exact_and_atomic(tmp_path):
         small(mx.nd.zeros((1, 1, 28, 28)))
         watchdog.restore_checkpoint(watchdog.read_checkpoint(str(tmp_path)), small,
                                     gluon.Trainer(small.collect_params(), "sgd"))
+
+
+def test_a_lost_scheduler_stops_its_clients():
+    """kill -9 of the service's process: a connected server exits 75 and says the scheduler went."""
+    service = subprocess.Popen(
+        [sys.executable, "-c",
+         "from course_utils import watchdog\n"
+         "s = watchdog.WatchService('127.0.0.1', 0, 0, 1, timeout=4).start()\n"
+         "print(s.address[1], flush=True)\n"
+         "import time; time.sleep(30)\n"], stdout=subprocess.PIPE, text=True)
+    client = None
+    try:
+        port = int(service.stdout.readline())
+        client = subprocess.Popen(
+            [sys.executable, "-c",
+             "from course_utils import watchdog\n"
+             f"w = watchdog.Watch('server 0', 'server', ('127.0.0.1', {port}), timeout=4,"
+             " host='127.0.0.2').connect()\n"
+             "print('connected', flush=True)\n"
+             "import time; time.sleep(30)\n"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        assert client.stdout.readline().strip() == "connected"
+        service.kill()
+        start = time.monotonic()
+        client.wait(timeout=20)
+        err = client.stderr.read()
+        assert time.monotonic() - start < 4, err  # a dropped connection is seen at once
+        assert client.returncode == watchdog.LOST_STATUS, err
+        assert "server 0: the scheduler on 127.0.0.1 closed the watch connection" in err, err
+    finally:
+        for p in (service, client):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)

@@ -167,7 +167,7 @@ def main(argv=None):
     test_acc = history.last("test_acc") if len(history) else train.evaluate_accuracy(
         net, test_iter, mx.cpu())
     result = {
-        "rank": rank, "num_workers": num_workers, "train_images": steps * args.batch_size,
+        "rank": rank, "num_workers": num_workers, "train_images": steps * local_batch,
         "steps_per_epoch": steps, "local_batch": local_batch, "epochs": args.epochs,
         "resumed_after_epoch": done,
         "test_acc": test_acc, "train_loss": history["train_loss"],
