@@ -92,8 +92,12 @@ def cmd_launch(args):
     command = list(args.worker_command)
     if command[:1] == ["--"]:
         command = command[1:]
-    return launch.launch(command, num_workers=args.workers, num_servers=args.servers,
-                         timeout=args.timeout, threads=args.threads)
+    try:
+        return launch.launch(command, num_workers=args.workers, num_servers=args.servers,
+                             timeout=args.timeout, threads=args.threads)
+    except launch.LaunchError as err:  # nothing was started: say what to change, no traceback
+        print(f"[launch] error: {err}", file=sys.stderr)
+        return 2
 
 
 def main(argv=None):

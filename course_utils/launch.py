@@ -10,7 +10,9 @@ its role by environment variables that MXNet reads when it is imported:
 - ``DMLC_NUM_WORKER`` **workers** (``DMLC_ROLE=worker``): they run your training script.
 
 Importing MXNet as a scheduler or a server starts its serving loop (and exits when the workers
-are done), so those roles run ``python -c "import mxnet"``; the workers run your command.
+are done), so those roles run ``python -m course_utils.watchdog``, which imports the course
+package, starts the watch (:mod:`course_utils.watchdog`: a lost role stops every other one with
+a message, exit status 75) and then imports MXNet; the workers run your command.
 :func:`launch` starts them all on 127.0.0.1 with a free port, streams their output with a role
 prefix (``[worker 0] ...``), and returns the workers' exit status. Whatever happens (a process
 fails, the timeout passes, Ctrl-C, SIGTERM) it stops every process it started, children
@@ -27,10 +29,11 @@ Several hosts: the same roles, started by hand (or by ssh) with the same variabl
 ``DMLC_PS_ROOT_URI`` set to the scheduler host's address instead of 127.0.0.1. On each host set
 ``DMLC_NODE_HOST`` to that host's own reachable address (or ``DMLC_INTERFACE`` to its network
 interface); servers and workers listen on ports of their own, so the hosts must reach each other
-on any TCP port (or fix each node's port with ``PORT``).
+on any TCP port; the scheduler's host also on ``DMLC_PS_ROOT_PORT + 1`` (the watch).
 """
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,8 +51,15 @@ LAUNCH_ID_VAR = "COURSE_LAUNCH_ID"
 RANK_VAR = "COURSE_WORKER_RANK"
 COUNT_VAR = "COURSE_NUM_WORKERS"
 HOST = "127.0.0.1"
-#: what the scheduler and the servers run: importing MXNet with their DMLC_ROLE starts its loop
-SERVE = "import course_utils, mxnet"
+#: what the scheduler and the servers run: importing MXNet with their DMLC_ROLE starts its loop;
+#: course_utils.watchdog imports course_utils first, then mxnet (under the watch)
+SERVE = "from course_utils import watchdog; raise SystemExit(watchdog.main())"
+#: exit status of a role stopped by the watch because another role was lost
+LOST_STATUS = 75
+
+
+class LaunchError(ValueError):
+    """The launch cannot start (no command, a program that is not there, a bad count)."""
 
 
 class _Terminated(Exception):
@@ -101,7 +111,8 @@ def shard(n, rank, num_workers):
     return slice(rank, size * num_workers, num_workers)
 
 
-def role_environments(num_workers, num_servers, port, threads=None, base=None, host=HOST):
+def role_environments(num_workers, num_servers, port, threads=None, base=None, host=HOST,
+                      watch_port=None):
     """The environment of every role, as a list of ``(name, env)``: scheduler, servers, workers.
 
     Parameters
@@ -114,10 +125,13 @@ def role_environments(num_workers, num_servers, port, threads=None, base=None, h
         shared equally among the workers. Scheduler and servers get one thread.
     base : dict, optional
         The environment to start from (default ``os.environ``).
+    watch_port : int, optional
+        The scheduler's watch port (``COURSE_WATCH_PORT``; default ``port + 1``).
     """
     for name, value in (("workers", num_workers), ("servers", num_servers)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"the number of {name} must be a positive integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise LaunchError(f"the number of {name} must be a positive integer, got {value!r}: "
+                              f"e.g. --{name} 2")
     if threads is None:
         threads = max(1, (os.cpu_count() or 1) // num_workers)
     common = dict(os.environ if base is None else base)
@@ -131,12 +145,15 @@ def role_environments(num_workers, num_servers, port, threads=None, base=None, h
         "DMLC_NODE_HOST": host,
         "PYTHONUNBUFFERED": "1",  # stream lines as they are printed
     })
+    if watch_port is not None:
+        common["COURSE_WATCH_PORT"] = str(watch_port)
     common.setdefault("COURSE_QUIET", "1")  # progress bars of several processes garble a log
     roles = []
     one_thread = {"OMP_NUM_THREADS": "1", "COURSE_THREADS": "1"}
     roles.append(("scheduler", dict(common, DMLC_ROLE="scheduler", **one_thread)))
     for i in range(num_servers):
-        roles.append((f"server {i}", dict(common, DMLC_ROLE="server", **one_thread)))
+        roles.append((f"server {i}", dict(common, DMLC_ROLE="server", COURSE_ROLE_NAME=f"server {i}",
+                                          **one_thread)))
     for i in range(num_workers):
         roles.append((f"worker {i}", dict(common, DMLC_ROLE="worker", OMP_NUM_THREADS=str(threads),
                                           COURSE_THREADS=str(threads), **{RANK_VAR: str(i),
@@ -293,14 +310,21 @@ def launch(command, num_workers=2, num_servers=1, timeout=None, threads=None, gr
         command = shlex.split(command)
     command = list(command)
     if not command:
-        raise ValueError("no command to run: put it after '--', e.g. "
-                         "python -m course_utils launch --workers 2 -- python train.py")
+        raise LaunchError("no command to run: put it after '--', e.g. "
+                          "python -m course_utils launch --workers 2 -- python train.py")
+    if shutil.which(command[0]) is None:
+        raise LaunchError(f"cannot run {command[0]!r}: no such program (not a path to an "
+                          "executable file, nor found on PATH); give the full path, e.g. "
+                          f"{sys.executable} {' '.join(command[1:]) or 'train.py'}")
     if timeout is not None and timeout <= 0:
-        raise ValueError(f"timeout must be positive seconds, got {timeout!r}")
+        raise LaunchError(f"timeout must be positive seconds, got {timeout!r}")
     printer = _Printer(out or sys.stdout)
     launch_id = uuid.uuid4().hex
-    port = free_port()
-    roles = role_environments(num_workers, num_servers, port, threads, env)
+    roles = role_environments(num_workers, num_servers, 1, threads, env)  # checks the counts
+    port, watch_port = free_port(), free_port()
+    while watch_port == port:
+        watch_port = free_port()
+    roles = role_environments(num_workers, num_servers, port, threads, env, watch_port=watch_port)
     procs, names, threads_out = [], [], []
     previous = {}
 
@@ -329,14 +353,14 @@ def launch(command, num_workers=2, num_servers=1, timeout=None, threads=None, gr
         workers = [p for p, n in zip(procs, names) if n.startswith("worker")]
         workers_done_at = None
         while status is None:
-            for proc, name in zip(procs, names):
-                code = proc.poll()
-                if code:  # non-zero: stop everything
-                    printer.say(f"[launch] {name} exited with status {_exit_status(code)}; "
-                                "stopping all processes")
-                    status = _exit_status(code)
-                    break
-            if status is not None:
+            failed = [(n, _exit_status(p.poll())) for p, n in zip(procs, names) if p.poll()]
+            if failed:  # non-zero: stop everything
+                # the role that failed first, not those the watch stopped because of it
+                name, status = min(failed, key=lambda f: f[1] == LOST_STATUS)
+                why = (" (stopped by the watch: another role was lost)"
+                       if status == LOST_STATUS else "")
+                printer.say(f"[launch] {name} exited with status {status}{why}; "
+                            "stopping all processes")
                 break
             if all(p.poll() == 0 for p in workers):
                 if all(p.poll() is not None for p in procs):

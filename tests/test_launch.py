@@ -202,3 +202,48 @@ def test_ctrl_c_on_the_command_line_stops_everything(tmp_path):
 def test_command_line_needs_a_command():
     with pytest.raises(ValueError, match="no command"):
         launch.launch([], num_workers=1)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--workers", "0", "--", PY, "-c", "pass"], "number of workers must be a positive integer"),
+    (["--workers", "1", "--", "no-such-program-here", "x.py"], "cannot run 'no-such-program-here'"),
+    (["--workers", "1"], "no command to run"),
+])
+def test_command_line_errors_are_messages_with_status_2(args, expected):
+    env = marked_env()
+    out = subprocess.run([PY, "-m", "course_utils", "launch", *args], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert expected in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert survivors(env) == []  # nothing was started
+
+
+def test_launch_runs_scheduler_and_servers_under_the_watch():
+    roles = launch.role_environments(1, 2, 9000, threads=1, base={}, watch_port=9500)
+    assert all(env["COURSE_WATCH_PORT"] == "9500" for _, env in roles)
+    assert [e.get("COURSE_ROLE_NAME") for _, e in roles] == [None, "server 0", "server 1", None]
+    assert "course_utils" in launch.SERVE and "watchdog" in launch.SERVE
+
+
+def test_a_killed_worker_is_named_and_the_others_stop(tmp_path):
+    """A worker killed by a signal: launch reports it (not the roles the watch then stopped)."""
+    script = write(tmp_path, "die.py", """
+        import os, signal, time
+        import course_utils
+        from course_utils import watchdog
+        watch = watchdog.watch_worker()
+        print("ready", flush=True)
+        if os.environ["COURSE_WORKER_RANK"] == "1":
+            time.sleep(1)
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(60)
+    """)
+    env, log = dict(marked_env(), COURSE_DIST_TIMEOUT="10"), io.StringIO()
+    start = time.monotonic()
+    status = launch.launch([PY, script], num_workers=2, num_servers=1, timeout=60, out=log,
+                           env=env)
+    text = log.getvalue()
+    assert status == 128 + signal.SIGKILL, text
+    assert "worker 1 exited with status 137" in text
+    assert time.monotonic() - start < 40
+    assert survivors(env) == []
