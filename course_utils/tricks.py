@@ -4,7 +4,8 @@ Label smoothing, mix-up, knowledge distillation and learning-rate schedules, eac
 small formula that the tests check against GluonCV's own implementation:
 
 - :func:`smooth_labels` matches the ``smooth`` helper of GluonCV's classification scripts;
-- :func:`mixup` pairs each sample with the batch reversed, as those scripts do;
+- :func:`mixup` pairs each sample with the batch reversed, as those scripts do, and
+  :func:`linearity_gap` measures how far a network is from the linear behaviour mix-up trains for;
 - :func:`distillation_loss` equals ``gluoncv.loss.DistillationSoftmaxCrossEntropyLoss``, and
   :func:`make_distillation_loss` wraps it with ``fit``'s loss signature
   ``loss(y_hat, target, teacher_logits)`` (class labels or soft targets, so it combines with
@@ -24,7 +25,7 @@ SCHEDULE_MODES = ("constant", "step", "linear", "poly", "cosine")
 
 __all__ = [
     "SCHEDULE_MODES", "one_hot", "smooth_labels", "make_smoothing", "mixup", "sample_lam",
-    "make_mixup", "soft_targets", "soft_cross_entropy", "distillation_loss", "make_distillation_loss", "lr_at", "lr_curve",
+    "make_mixup", "linearity_gap", "soft_targets", "soft_cross_entropy", "distillation_loss", "make_distillation_loss", "lr_at", "lr_curve",
     "make_lr_scheduler",
 ]
 
@@ -272,6 +273,45 @@ def make_mixup(alpha, num_classes, epsilon=0.0, rng=None):
         return mixup(X, smooth_labels(y, num_classes, epsilon), sample_lam(alpha, rng))
 
     return transform
+
+
+def linearity_gap(net, X_a, X_b, lam=0.5):
+    """How far ``net`` is from mix-up's ideal of behaving linearly between two inputs.
+
+    Mix-up trains on ``lam * x_a + (1 - lam) * x_b`` with the target ``lam * y_a + (1 - lam) *
+    y_b``, so it asks the network's *probabilities* to mix as the inputs do. This measures the
+    total-variation distance between the two sides of that equation, for each pair (a, b):
+
+    ``0.5 * sum_k | softmax(f(lam x_a + (1-lam) x_b))_k - (lam softmax(f(x_a)) + (1-lam) softmax(f(x_b)))_k |``
+
+    0 means perfectly linear between the pair; 1 is the largest possible distance.
+
+    Parameters
+    ----------
+    net : callable
+        Maps a batch ``(N, ...)`` to logits ``(N, K)`` (a Gluon block, or a function on NDArrays).
+    X_a, X_b : NDArray, shape (N, ...)
+        The two inputs of each pair, same shape (e.g. two halves of a test set).
+    lam : float, default 0.5
+        Weight of ``X_a``, in ``[0, 1]``; 0.5 is the midpoint, the farthest from both inputs.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,), float
+        The distance of each pair; ``.mean()`` summarises a network.
+    """
+    _check_range("lam", lam, 0, 1, high_inclusive=True,
+                 hint="lam is the weight of X_a; 0.5 measures at the midpoint of each pair.")
+    if not (_is_nd(X_a) and _is_nd(X_b)):
+        raise ValueError("X_a and X_b must be MXNet NDArrays (the network's input); convert "
+                         "NumPy arrays with mx.nd.array(x).")
+    if X_a.shape != X_b.shape:
+        raise ValueError(f"X_a and X_b must have the same shape (one pair per row); you gave "
+                         f"{X_a.shape} and {X_b.shape}.")
+    p_a = mx.nd.softmax(net(X_a), axis=-1)
+    p_b = mx.nd.softmax(net(X_b), axis=-1)
+    p_mixed = mx.nd.softmax(net(lam * X_a + (1 - lam) * X_b), axis=-1)
+    return 0.5 * mx.nd.abs(p_mixed - (lam * p_a + (1 - lam) * p_b)).sum(axis=-1).asnumpy()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -368,3 +368,46 @@ def test_output_kind_follows_input_kind(to_array, kind):
     mixed = tricks.distillation_loss(logits, LOGITS, list(LABELS), 2.0, 0.5)
     assert isinstance(mixed, kind)
     assert outputs["distillation_loss"].shape == (4,)
+
+
+# ----------------------------------------------------------------------------------------------
+# Mix-up's linearity, measured
+# ----------------------------------------------------------------------------------------------
+
+def test_linearity_gap_by_hand():
+    # net = identity on 2 logits: at the midpoint of (4, 0) and (0, 4) the logits are (2, 2)
+    X_a, X_b = mx.nd.array([[4.0, 0.0]]), mx.nd.array([[0.0, 4.0]])
+    gap = tricks.linearity_gap(lambda x: x, X_a, X_b, lam=0.5)
+    p_a = np.exp([4.0, 0.0]) / np.exp([4.0, 0.0]).sum()
+    expected = 0.5 * np.abs(np.array([0.5, 0.5]) - (0.5 * p_a + 0.5 * p_a[::-1])).sum()
+    assert gap.shape == (1,)
+    assert gap[0] == pytest.approx(expected, rel=1e-5)
+    assert expected == pytest.approx(0.0, abs=1e-7)  # symmetric pair: linear at the midpoint
+    # lam = 0.75: logits (3, 1), softmax (0.881, 0.119) vs the mix 0.75 p_a + 0.25 p_b
+    p_m = np.exp([3.0, 1.0]) / np.exp([3.0, 1.0]).sum()
+    expected = 0.5 * np.abs(p_m - (0.75 * p_a + 0.25 * p_a[::-1])).sum()
+    assert expected > 0.05
+    assert tricks.linearity_gap(lambda x: x, X_a, X_b, lam=0.75)[0] == pytest.approx(expected,
+                                                                                    rel=1e-5)
+
+
+def test_linearity_gap_is_zero_at_the_ends_and_for_a_constant_net():
+    rng = np.random.default_rng(0)
+    X_a, X_b = mx.nd.array(rng.standard_normal((5, 3))), mx.nd.array(rng.standard_normal((5, 3)))
+    W = mx.nd.array(rng.standard_normal((3, 4)))
+    net = lambda x: 3 * mx.nd.tanh(mx.nd.dot(x, W))  # noqa: E731  (a nonlinear net)
+    for lam in (0.0, 1.0):
+        assert np.allclose(tricks.linearity_gap(net, X_a, X_b, lam), 0, atol=1e-6)
+    assert tricks.linearity_gap(net, X_a, X_b, 0.5).max() > 1e-3
+    constant = lambda x: mx.nd.zeros((x.shape[0], 4))  # noqa: E731
+    assert np.allclose(tricks.linearity_gap(constant, X_a, X_b, 0.3), 0, atol=1e-7)
+
+
+def test_linearity_gap_rejects_bad_input():
+    X = mx.nd.zeros((4, 2))
+    with pytest.raises(ValueError, match="same shape"):
+        tricks.linearity_gap(lambda x: x, X, mx.nd.zeros((3, 2)))
+    with pytest.raises(ValueError, match="lam"):
+        tricks.linearity_gap(lambda x: x, X, X, lam=1.5)
+    with pytest.raises(ValueError, match="NDArray"):
+        tricks.linearity_gap(lambda x: x, np.zeros((4, 2)), X)
