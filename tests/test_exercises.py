@@ -257,7 +257,8 @@ CASES = {
                    (lambda: (lambda X, W, b, s, p: scratch.conv2d(X, W, None, s, p)), "bias")]),
     "03.1": (lambda: (lambda X: scratch.avg_pool2d(X, X.shape[2])),
              [(lambda: (lambda X: scratch.max_pool2d(X, X.shape[2])), "*max*"),
-              (lambda: (lambda X: X.mean(axis=(2, 3))), "1x1 axes")]),
+              (lambda: (lambda X: X.mean(axis=(2, 3))), "1x1 axes"),
+              (lambda: (np.ones((2, 3, 4, 4)), np.ones((2, 3, 2, 2))), "shape (2, 3, 2, 2), expected (2, 3, 1, 1)")]),
     "03.2": (lambda: (_digits(), _shifted(_digits(), rows=2)),
              [(lambda: (_digits(), _shifted(_digits(), cols=2)), "right, not down"),
               (lambda: (_digits(), _shifted(_digits(), rows=1)), "differs first")]),
@@ -400,6 +401,12 @@ def test_where_full_fashion_mnist_comes_from(tmp_path):
         assert exercises.result("00.3", expected).ok and exercises.result("00.3", expected[0]).ok
         assert "does not exist" in exercises.result("00.3", str(tmp_path / "t10k-images-idx3-ubyte.gz")).message
         assert "on this machine" in exercises.result("00.3", None).message
+
+
+def test_global_pooling_accepts_the_notebooks_pair():
+    X_maps = np.random.default_rng(0).standard_normal((4, 8, 7, 7)).astype(np.float32)
+    assert exercises.result("03.1", (X_maps, scratch.avg_pool2d(X_maps, 7))).ok
+    assert "*max*" in exercises.result("03.1", (X_maps, scratch.max_pool2d(X_maps, 7))).message
 
 
 def test_broken_folder_message(tmp_path):

@@ -7,6 +7,7 @@ on when it is not; :func:`run` turns either into a :class:`Result`. The comparis
 received shape, the first index where values differ (with both values), or the name of a common
 mistake when the answer equals what that mistake would produce.
 """
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,6 +147,6 @@ def accuracies(answer, names):
     """The accuracies of a tuple answer, each checked to be a fraction in [0, 1]."""
     values = unpack(answer, names)
     for name, value in zip(names, values):
-        if not isinstance(value, (float, np.floating)) or not 0 <= value <= 1:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
             raise Mismatch(f"{name} should be an accuracy between 0 and 1, received {value!r}")
     return values

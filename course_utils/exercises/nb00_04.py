@@ -250,12 +250,20 @@ def _(answer):
 # ---------------------------------------------------------------- 03: pooling and activation
 
 @exercise("03.1", "global average pooling",
-          hint="a window as large as the map: scratch.avg_pool2d(X, X.shape[2]) (square maps).",
+          hint="a window as large as the map: scratch.avg_pool2d(X, X.shape[2]) (square maps). "
+               "Pass (X_maps, pooled), or a function pool(X).",
           done="one average per image and channel, (N, C, 1, 1), as mx.nd.Pooling(global_pool=True).")
 def _(answer):
-    X = _rng().standard_normal((4, 8, 7, 7))
+    if isinstance(answer, tuple):                 # (X_maps, pooled): your input and your result
+        X, pooled = unpack(answer, ["X_maps", "pooled"])
+        X = as_array(X, "X_maps")
+        if X.ndim != 4:
+            raise Mismatch(f"X_maps should be a batch (N, C, H, W), received shape {X.shape}")
+    else:                                         # a function: we choose the input
+        X = _rng().standard_normal((4, 8, 7, 7))
+        pooled = call(answer, X, what="your global pooling")
     means = X.mean(axis=(2, 3), keepdims=True)
-    compare(call(answer, X, what="your global pooling"), means, "pooled (4, 8, 7, 7)", mistakes=[
+    compare(pooled, means, f"pooled {X.shape}", mistakes=[
         ("that is global *max* pooling", X.max(axis=(2, 3), keepdims=True)),
         ("keep the two 1x1 axes: (N, C, 1, 1), as mx.nd.Pooling gives", means[:, :, 0, 0])])
 
