@@ -388,6 +388,14 @@ def test_checker_accepts_the_solution_and_names_the_mistakes(exercise_id, capsys
     assert len(wrongs) >= 2 and len(messages) == len(wrongs), "each wrong answer gets its own message"
 
 
+@pytest.mark.parametrize("answer", ["a string", None, {"a": 1}, [1, 2, 3]])
+def test_an_answer_of_the_wrong_kind_gets_a_message_not_a_traceback(answer):
+    for exercise_id in exercises.list_exercises():
+        verdict = exercises.result(exercise_id, answer)
+        if exercise_id != "00.3" or answer is not None:  # None is right for 00.3 without the full data
+            assert not verdict.ok and verdict.message.startswith(f"Not yet ({exercise_id}): "), verdict.message
+
+
 def test_where_full_fashion_mnist_comes_from(tmp_path):
     try:
         expected = data.find_full_file("fashion-mnist", "t10k-images-idx3-ubyte.gz", download=False)
@@ -427,3 +435,72 @@ def test_strict_mode_raises_the_message_and_unknown_ids_say_what_exists():
 def test_a_result_shows_nothing_more_in_a_notebook(capsys):
     verdict = exercises.check("11.3", 128)
     assert verdict._ipython_display_() is None and capsys.readouterr().out == f"{verdict}\n"
+
+
+# ---------------------------------------------------------------- tools/add_exercise_cells.py
+
+def _insertion_tool():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "tools" / "add_exercise_cells.py"
+    spec = importlib.util.spec_from_file_location("add_exercise_cells", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _copy_notebooks(tmp_path, *names):
+    import shutil
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    for name in names:
+        shutil.copy(next(folder.glob(f"{name}_*.ipynb")), tmp_path)
+    return sorted(tmp_path.glob("*.ipynb"))
+
+
+def test_every_exercise_has_a_check_cell_and_every_notebook_questions():
+    tool = _insertion_tool()
+    in_cells = {exercise_id for checks in tool.CHECKS.values() for exercise_id, _ in checks}
+    numbered = {k for k in exercises.list_exercises() if k.split(".")[1].isdigit()}
+    assert numbered <= in_cells <= set(exercises.list_exercises()) and set(tool.SHOWN) == in_cells
+    assert sorted(tool.QUESTIONS) == [f"{n:02d}" for n in range(14) if n != 11]
+    assert all(3 <= len(q) <= 5 for q in tool.QUESTIONS.values())
+
+
+def test_insertion_is_anchored_on_headings_and_idempotent(tmp_path, capsys):
+    import nbformat
+    tool = _insertion_tool()
+    paths = _copy_notebooks(tmp_path, "01", "07")   # 01: Exercises and Solutions share a cell
+    before = {p: p.read_text() for p in paths}
+    assert tool.main([str(tmp_path)]) == 0
+    first = {p: p.read_text() for p in paths}
+    assert all(first[p] != before[p] for p in paths)
+    assert tool.main([str(tmp_path)]) == 0 and {p: p.read_text() for p in paths} == first
+    assert "0 changed, 0 errors" in capsys.readouterr().out
+    assert tool.main([str(tmp_path), "--check"]) == 0
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        sources = [c.source for c in nb.cells]
+        check = next(i for i, s in enumerate(sources) if s.strip().endswith("## Check your understanding"))
+        assert nb.cells[check + 1].metadata["course"]["inserted_by"] == "add_exercise_cells"
+        assert nb.cells[check + 1].source.startswith("**Predict, then run.**")
+        assert nb.cells[check + 2].cell_type == "code" and "assert" in nb.cells[check + 2].source
+        checks = [c for c in nb.cells if c.get("metadata", {}).get("course", {}).get("id", "").count("-check-")]
+        assert checks and all(c.outputs[0]["text"].startswith("Correct (") for c in checks)
+        counts = [c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+        assert counts == list(range(1, len(counts) + 1))
+        solutions = next(i for i, s in enumerate(sources) if s.startswith("## Solutions"))
+        assert all(sources.index(c.source) > solutions for c in checks)
+
+
+def test_missing_heading_or_renamed_solution_fails_naming_the_notebook(tmp_path, capsys):
+    tool = _insertion_tool()
+    broken, renamed = _copy_notebooks(tmp_path, "02", "06")
+    broken.write_text(broken.read_text().replace("## Exercises", "## Practice"))
+    renamed.write_text(renamed.read_text().replace("gap_head", "head_params"))
+    assert tool.main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"ERROR {broken.name}: no markdown cell(s) with the heading '## Exercises'" in out
+    assert f"ERROR {renamed.name}: the check of exercise 06.3 needs gap_head" in out
+    assert "0 changed, 2 errors" in out

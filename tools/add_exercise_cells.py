@@ -75,9 +75,9 @@ QUESTIONS = {
          "a dense layer has no notion of which inputs are neighbours."),
     ],
     "02": [
-        ("Cross-correlate a 3x3 input with a 2x2 kernel, no padding, stride 1: what shape is the "
-         "output? With the slide's numbers, what is its top-left value?",
-         "2x2 (3 - 2 + 1 = 2 each way); 0*0 + 1*1 + 3*2 + 4*3 = 19."),
+        ("A 28x28 image and a 5x5 kernel, stride 1: what size is the output without padding, and "
+         "with padding 2?",
+         "28 - 5 + 1 = 24 without padding; 28 + 4 - 5 + 1 = 28 with padding 2 ('same' padding)."),
         ("A 32x32 input goes through a 3x3 convolution with padding 1 and stride 2. What size comes out?",
          "floor((32 + 2 - 3) / 2) + 1 = 16: stride 2 halves it."),
         ("`scratch.conv2d` gets a batch `(5, 3, 32, 32)` and kernels `(8, 3, 3, 3)` with padding 1. "
@@ -291,6 +291,38 @@ CHECKS = {
 }
 
 
+# What the Exercises section shows: the answer's form, in the names the exercise uses (not the
+# Solutions' code, which would give the answer away).
+SHOWN = {
+    "00.1": "counts  # test digits per class, 10 numbers", "00.2": "names  # the 8 class names",
+    "00.3": "path  # or None when it is not on this machine",
+    "01.1": "count", "01.2": "units", "01.3": "restored", "01.4": "shuffle_each  # your function (dataset, seed)",
+    "02.1": "K_diag", "02.2": "(n1, n2)", "02.3": "(K_raw, losses_raw)",
+    "02.4": "K_horizontal  # the kernel that detects horizontal edges",
+    "02.corr2d": "corr2d_loops  # or any corr2d(X, K) you write",
+    "03.1": "(X_maps, pooled)", "03.2": "(digits, shifted_down_2)", "03.3": "softplus  # your function",
+    "03.4": "(X_small, X_small.grad)", "03.pool2d": "pool2d_loops  # or any pool2d(X, pool_size, mode)",
+    "04.1": "count_32  # LeNet's parameters at 32x32", "04.2": "original  # the network",
+    "04.3": "(maps1, best)",
+    "05.1": "(errors, factor, year)", "05.2": "(x, training)", "05.3": "(params_7x7, params_4096)",
+    "05.4": "(acc, acc_dropout_on)",
+    "06.1": "vgg19_total", "06.2": "window  # for n = 3, or a function receptive_field(n)",
+    "06.3": "head_params", "06.4": "(params, macs)",
+    "07.1": "(norms, factor)  # the plain net's gradient norms, first layer first", "07.2": "projections",
+    "07.3": "identity_block",
+    "08.1": "fraction", "08.2": "depthwise_share", "08.3": "macs_14 / macs_28",
+    "09.1": '(best["arch"], mutants)', "09.2": '{"resnet50_v1": count, "vgg16": count}', "09.3": "ratio",
+    "10.1": "astronaut_top", "10.2": "{5: label, 90: label, 180: label}", "10.3": "tiny", "10.4": "nose",
+    "10.5": "(everything, all_cats)",
+    "11.1": "(w0, grads, w_momentum, w_adam)", "11.2": "(matrix, precision)",
+    "11.3": "batch_size  # what trainer.step gets",
+    "12.1": "eps_prime", "12.2": "gap", "12.3": "used  # the three learning rates",
+    "12.4": "loss  # the distillation loss you train with",
+    "13.1": "(stored_stats_acc, batch_stats_acc)", "13.2": "(net.features, top, feature_share, tuning_share)",
+    "13.3": "(F32, F32_test)", "13.4": "message  # str() of the error",
+}
+
+
 class AnchorError(RuntimeError):
     """A heading or a name the inserted cells rely on is missing from a notebook."""
 
@@ -318,8 +350,7 @@ def _code(cell_id, source, printed):
 
 def _done_line(exercise_id):
     """The line exercises.check prints for a right answer (read from the package, not copied)."""
-    from course_utils.exercises import core  # noqa: WPS433 (import only when writing cells)
-    import course_utils.exercises  # noqa: F401  (registers the checkers)
+    from course_utils.exercises import core  # the package registers every checker on import
     exercise = core.REGISTRY[exercise_id]
     return f"Correct ({exercise.id}): {exercise.done}"
 
@@ -337,17 +368,17 @@ def answers_cell(nn):
 
 
 def how_to_check_cell(nn):
-    from course_utils import exercises  # noqa: WPS433
+    from course_utils.exercises import core
     lines = []
-    for exercise_id, source in CHECKS[nn]:
-        call = next(line for line in source.splitlines() if "exercises.check" in line).strip()
-        title = exercises.core.REGISTRY[exercise_id].title
-        lines.append(f"- {title}: `{call if call.endswith(')') else call + ' ...'}`")
+    for exercise_id, _ in CHECKS[nn]:
+        answer, _, comment = SHOWN[exercise_id].partition("  # ")
+        note = f" ({comment})" if comment else ""
+        lines.append(f"- {core.REGISTRY[exercise_id].title}{note}: `exercises.check(\"{exercise_id}\", {answer})`")
     return _markdown(f"ex{nn}-how-to-check",
-                     "**Check your answers.** Run `from course_utils import exercises` once; then, for "
-                     "each exercise, pass your answer to its checker, which says what is right or "
-                     "what to look at, and `exercises.hint(\"" + CHECKS[nn][0][0] + "\")` gives a "
-                     "nudge without the answer. With the names the Solutions use:\n\n" + "\n".join(lines))
+                     "**Check your answers.** Run `from course_utils import exercises` once; then pass "
+                     "your answer to its exercise's checker, which says whether it is right or what to "
+                     "look at; `exercises.hint(\"" + CHECKS[nn][0][0] + "\")` gives a nudge without "
+                     "the answer.\n\n" + "\n".join(lines))
 
 
 def check_cells(nn):

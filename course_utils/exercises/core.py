@@ -54,6 +54,9 @@ class Exercise:
             self.checker(answer)
         except Mismatch as err:
             return Result(self.id, False, f"Not yet ({self.id}): {err} (hint: exercises.hint({self.id!r}))")
+        except Exception as err:  # an answer of an unexpected kind: say so, no traceback
+            return Result(self.id, False, f"Not yet ({self.id}): this answer could not be checked "
+                          f"({type(err).__name__}: {err}); exercises.hint({self.id!r}) says what to pass")
         return Result(self.id, True, f"Correct ({self.id}): {self.done}")
 
 
