@@ -188,6 +188,10 @@ def _trainer_lrs():  # notebook 12, Solution 3
     return used
 
 
+def _cup_logits():
+    return np.random.default_rng(4).standard_normal((1, 1000)) * 4
+
+
 def _paper_smoothing(labels, K, eps):
     q = np.full((len(labels), K), eps / (K - 1))
     q[np.arange(len(labels)), labels] = 1 - eps
@@ -346,8 +350,12 @@ CASES = {
     "12.3": (_trainer_lrs,
              [(lambda: [tricks.lr_at("cosine", i, 300, 0.1, warmup_iters=50) for i in (0, 1, 2)], "off by one"),
               (lambda: [tricks.lr_at("cosine", i, 300, 0.1) for i in (1, 2, 3)], "warm-up")]),
-    "12.4": (lambda: tricks.make_distillation_loss(20.0, 0.5),
-             [(lambda: tricks.make_distillation_loss(4.0, 0.5), "T = 4"), (lambda: _raises, "raised ValueError")]),
+    "12.4": (lambda: (_cup_logits(), *(1 - tricks.soft_targets(_cup_logits(), T).max() for T in (1, 4))),
+             [(lambda: (_cup_logits(), *(tricks.soft_targets(_cup_logits(), T).max() for T in (1, 4))), "top class's own"),
+              (lambda: (_cup_logits(), *(1 - tricks.soft_targets(_cup_logits(), T).max() for T in (4, 1))), "value at T = 4")]),
+    "12.distill_T20": (lambda: tricks.make_distillation_loss(20.0, 0.5),
+                       [(lambda: tricks.make_distillation_loss(4.0, 0.5), "T = 4"),
+                        (lambda: _raises, "raised ValueError")]),
     "12.smooth_labels": (lambda: tricks.smooth_labels,
                          [(lambda: _paper_smoothing, "paper's convention"),
                           (lambda: (lambda y, K, eps: tricks.one_hot(y, K)), "one-hot")]),
@@ -358,9 +366,10 @@ CASES = {
     "13.2": (lambda: (_base(), _base()[1:], 0.0, (72 + 27) / (40 + 72 + 27)),
              [(lambda: (_base(), _base()[1:], 0.3, 99 / 139), "feature extraction's share"),
               (lambda: (_base(), _base()[1:], 0, 40 / 139), "frozen bottom")]),
-    "13.3": (lambda: (np.zeros((100, 1280)), np.zeros((1000, 1280))),
-             [(lambda: (np.zeros((100, 112, 4, 4)), np.zeros((1000, 1280))), "whole base"),
-              (lambda: (np.zeros((50, 1280)), np.zeros((1000, 1280))), "10 garments per class")]),
+    "13.3": (lambda: (np.zeros((100, 1280)), np.zeros((100, 28, 28, 1))),
+             [(lambda: (np.zeros((100, 112, 4, 4)), np.zeros((100, 28, 28, 1))), "whole base"),
+              (lambda: (np.zeros((50, 1280)), np.zeros((100, 28, 28, 1))), "one row per image"),
+              (lambda: (np.zeros((100, 320)), np.zeros((100, 28, 28, 1))), "the base gives 1280")]),
 }
 
 

@@ -44,7 +44,8 @@ NO_QUESTIONS = {"11"}  # notebook 11 already opens its questions: the model for 
 
 # ----------------------------------------------------------------------------------------------
 # The content: per notebook, questions and answers (the same order) and the exercise checks
-# (exercise id, the code that checks the solution's answer).
+# (exercise id, the code that checks the solution's answer). Where notebooks are being reworked, a
+# tuple of alternatives: the first whose names the notebook assigns is used.
 # ----------------------------------------------------------------------------------------------
 
 QUESTIONS = {
@@ -278,10 +279,12 @@ CHECKS = {
     "12": [("12.1", 'exercises.check("12.1", eps_prime)'),
            ("12.2", 'exercises.check("12.2", gap2)'),
            ("12.3", 'exercises.check("12.3", used)'),
-           ("12.4", 'exercises.check("12.4", tricks.make_distillation_loss(20.0, hard_weight))')],
+           ("12.4", ('exercises.check("12.4", (cup_logits, 1 - p1_cup[order[0]], 1 - p4_cup[order[0]]))',
+                     'exercises.check("12.distill_T20", tricks.make_distillation_loss(20.0, hard_weight))'))],
     "13": [("13.1", 'exercises.check("13.1", (stored_stats_acc, batch_stats_acc))'),
            ("13.2", 'exercises.check("13.2", (net.features, top, 0.0, transfer.count_params(top) / base_total))'),
-           ("13.3", 'exercises.check("13.3", (F32, F32_test))'),
+           ("13.3", ('exercises.check("13.3", (garment_task["F"], tasks["garments"]["images"]))',
+                     'exercises.check("13.3", (F32, pool_images[idx10]))')),
            ("13.4", 'try:\n'
                     '    transfer.image_folder(broken)\n'
                     '    folder_message = None\n'
@@ -317,9 +320,9 @@ SHOWN = {
     "11.1": "(w0, grads, w_momentum, w_adam)", "11.2": "(matrix, precision)",
     "11.3": "batch_size  # what trainer.step gets",
     "12.1": "eps_prime", "12.2": "gap", "12.3": "used  # the three learning rates",
-    "12.4": "loss  # the distillation loss you train with",
+    "12.4": "(cup_logits, outside_T1, outside_T4)  # probability outside the top class",
     "13.1": "(stored_stats_acc, batch_stats_acc)", "13.2": "(net.features, top, feature_share, tuning_share)",
-    "13.3": "(F32, F32_test)", "13.4": "message  # str() of the error",
+    "13.3": "(features, images)", "13.4": "message  # str() of the error",
 }
 
 
@@ -381,11 +384,12 @@ def how_to_check_cell(nn):
                      "the answer.\n\n" + "\n".join(lines))
 
 
-def check_cells(nn):
+def check_cells(nn, sources):
     cells = [_markdown(f"ex{nn}-checks", "The checkers on the answers above (what you would run on yours):")]
-    for k, (exercise_id, source) in enumerate(CHECKS[nn]):
+    for k, ((exercise_id, _), source) in enumerate(zip(CHECKS[nn], sources)):
         header = "from course_utils import exercises\n\n" if k == 0 else ""
-        cells.append(_code(f"ex{nn}-check-{exercise_id.split('.')[1]}", header + source, _done_line(exercise_id)))
+        used_id = re.search(r'exercises\.check\("([^"]+)"', source).group(1)
+        cells.append(_code(f"ex{nn}-check-{exercise_id.split('.')[1]}", header + source, _done_line(used_id)))
     return cells
 
 
@@ -452,16 +456,25 @@ def _assigned_names(cells):
     return names
 
 
-def _check_names(cells, nn, name):
-    known = _assigned_names(cells)
-    for exercise_id, source in CHECKS[nn]:
-        own = _assigned_names([{"cell_type": "code", "source": source}])
-        used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        missing = sorted(used - known - own - {"exercises"})
-        if missing:
+def _missing_names(source, known):
+    own = _assigned_names([{"cell_type": "code", "source": source}])
+    used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return sorted(used - known - own - {"exercises"})
+
+
+def _choose_sources(cells, nn, name):
+    """For each exercise, the first check source whose names the notebook's code assigns."""
+    known, chosen = _assigned_names(cells), []
+    for exercise_id, sources in CHECKS[nn]:
+        sources = (sources,) if isinstance(sources, str) else sources
+        fits = [src for src in sources if not _missing_names(src, known)]
+        if not fits:
+            missing = _missing_names(sources[0], known)
             raise AnchorError(f"{name}: the check of exercise {exercise_id} needs {', '.join(missing)}, which no "
                               "code cell of the notebook assigns (was a solution renamed?); update CHECKS in "
                               "tools/add_exercise_cells.py")
+        chosen.append(fits[0])
+    return chosen
 
 
 def insert(nb, nn, name):
@@ -472,7 +485,7 @@ def insert(nb, nn, name):
         _find(cells, heading, name)
     _split_solutions_heading(cells, name)
     _find(cells, SOLUTIONS_HEADING, name)
-    _check_names(cells, nn, name)
+    sources = _choose_sources(cells, nn, name)
 
     if nn not in NO_QUESTIONS:
         i = _find(cells, CHECK_HEADING, name)
@@ -480,7 +493,7 @@ def insert(nb, nn, name):
     i = _find(cells, EXERCISES_HEADING, name)
     cells.insert(i + 1, how_to_check_cell(nn))
     end = _section_end(cells, _find(cells, SOLUTIONS_HEADING, name))
-    tail = ([answers_cell(nn)] if nn not in NO_QUESTIONS else []) + check_cells(nn)
+    tail = ([answers_cell(nn)] if nn not in NO_QUESTIONS else []) + check_cells(nn, sources)
     cells[end:end] = tail
 
     count = 0

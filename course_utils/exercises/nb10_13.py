@@ -168,7 +168,23 @@ def _(answer):
         ("the warm-up is missing (5 epochs of 10 iterations)", [lr(i, 0) for i in (1, 2, 3)])])
 
 
-@exercise("12.4", "distilling at T = 20",
+@exercise("12.4", "dark knowledge of a cup",
+          hint="p = tricks.soft_targets(logits, T)[0]; the probability outside the top class is 1 - p.max(), "
+               "at T = 1 and at T = 4.",
+          done="the probability outside the top class grows with the temperature.")
+def _(answer):
+    logits, outside_1, outside_4 = unpack(answer, ["cup_logits", "outside_T1", "outside_T4"])
+    z = as_array(logits, "cup_logits").reshape(1, -1)
+    top = {T: float(as_array(tricks.soft_targets(z, T)).max()) for T in (1, 4)}
+    same_number(outside_1, 1 - top[1], "outside the top class at T = 1", rel=1e-3, mistakes=[
+        ("that is the top class's own probability; the question asks for the rest, 1 - p_top", top[1]),
+        ("that is the value at T = 4", 1 - top[4])])
+    same_number(outside_4, 1 - top[4], "outside the top class at T = 4", rel=1e-3, mistakes=[
+        ("that is the top class's own probability; the question asks for the rest, 1 - p_top", top[4]),
+        ("that is the value at T = 1: divide the logits by T = 4 before the softmax", 1 - top[1])])
+
+
+@exercise("12.distill_T20", "distilling at T = 20",
           hint="tricks.make_distillation_loss(20.0, hard_weight): the temperature is its first argument.",
           done="the distillation loss at T = 20.")
 def _(answer):
@@ -233,19 +249,19 @@ def _(answer):
         ("that is the frozen bottom's share", 1 - share), ("give a fraction, not a percentage", 100 * share)])
 
 
-@exercise("13.3", "features of 32x32 inputs",
-          hint="transfer.extract_features(small_net.features, images, 64, to_32) on the 100 garments and on the test garments.",
-          done="(100, 1280) training features and one 1280-vector per test garment.")
+@exercise("13.3", "features of smaller inputs",
+          hint="transfer.extract_features(net.features, images, 64, to_small) gives one 1280-vector per image.",
+          done="one 1280-vector per image: the features of the whole base.")
 def _(answer):
-    F, F_test = unpack(answer, ["F32", "F32_test"])
-    for name, F_, rows in (("F32", F, 100), ("F32_test", F_test, None)):
-        shape = tuple(F_.shape)
-        if len(shape) != 2:
-            raise Mismatch(f"{name} has shape {shape}: extract the features of the whole base, (N, 1280)")
-        if shape[1] != 1280:
-            raise Mismatch(f"{name} has {shape[1]} features per image, the base gives 1280")
-        if rows is not None and shape[0] != rows:
-            raise Mismatch(f"{name} has {shape[0]} rows: 10 garments per class x 10 classes = 100")
+    features, images = unpack(answer, ["features", "images"])
+    shape = tuple(features.shape)
+    if len(shape) != 2:
+        raise Mismatch(f"the features have shape {shape}: extract the features of the whole base, (N, 1280), "
+                       "not a part's activations")
+    if shape[1] != 1280:
+        raise Mismatch(f"the features have {shape[1]} numbers per image, the base gives 1280")
+    if shape[0] != len(images):
+        raise Mismatch(f"{shape[0]} feature rows for {len(images)} images: one row per image")
 
 
 @exercise("13.4", "a broken folder",
