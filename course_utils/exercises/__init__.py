@@ -12,7 +12,8 @@ grading cell can write ``assert exercises.check("02.2", answer)``; ``strict=True
 AssertionError carrying the same message instead. A wrong answer never ends in a traceback from
 the checker: a function that raises is reported by the name of its exception.
 Besides the numbered exercises, the functions the notebooks write by hand have checkers too:
-"02.corr2d", "02.conv2d", "03.pool2d", "03.softmax", "12.smooth_labels", "12.mixup".
+"01.softmax", "02.corr2d", "02.conv2d", "03.pool2d", "12.smooth_labels", "12.mixup",
+"12.distill_T20" (notebook 12's former exercise 4).
 """
 from . import core
 from . import nb00_04, nb05_09, nb10_13  # noqa: F401  (importing registers the checkers)
