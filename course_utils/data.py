@@ -30,6 +30,10 @@ from mxnet import gluon
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_MNIST_CLASSES = ["t-shirt/top", "trouser", "pullover", "dress", "coat",
                          "sandal", "shirt", "sneaker", "bag", "ankle boot"]
+FACES_CLASSES = ["face", "non-face"]
+FACES_ORIGIN = ("scikit-image's skimage.data.lfw_subset(): 100 faces drawn at random from Labeled "
+                "Faces in the Wild (Huang et al., UMass Amherst, vis-www.cs.umass.edu/lfw) and 100 "
+                "non-faces cropped from the backgrounds of the same photos, 25x25 gray")
 
 #: bundled subsets: file name -> SHA-256 (also listed in data/README.md)
 BUNDLED = {
@@ -406,6 +410,35 @@ def load_photo(name):
     return image[..., :3].astype(np.uint8)
 
 
+def load_faces():
+    """Faces vs non-faces: 200 real 25x25 grayscale crops, as a :class:`CourseDataset`.
+
+    scikit-image ships them (``skimage.data.lfw_subset()``, no network): 100 faces chosen at
+    random from *Labeled Faces in the Wild* (Huang, Mattar, Lee and Learned-Miller, University of
+    Massachusetts Amherst) and 100 non-faces, crops of the backgrounds of the same photos, each
+    resized to 25x25. Label 0 is ``'face'``, 1 is ``'non-face'`` (:data:`FACES_CLASSES`); the
+    first 100 items are the faces. There is no official train/test split: draw one per seed.
+
+    Returns
+    -------
+    CourseDataset
+        images ``(200, 25, 25, 1)`` uint8 (scikit-image's floats in [0, 1], times 255, rounded),
+        labels ``(200,)`` int32.
+    """
+    import skimage.data
+
+    pixels = np.asarray(skimage.data.lfw_subset(), dtype=np.float64)
+    if pixels.shape != (200, 25, 25):
+        raise DataError(f"skimage.data.lfw_subset() returned shape {pixels.shape}, expected "
+                        "(200, 25, 25): this scikit-image is not one the course knows; install "
+                        "the version in pyproject.toml (pip install -e .)")
+    if pixels.max() > 1.0:  # older releases returned uint8 0..255
+        pixels = pixels / 255.0
+    images = np.round(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
+    labels = np.repeat(np.arange(2, dtype=np.int32), 100)
+    return CourseDataset(images, labels, FACES_CLASSES, FACES_ORIGIN)
+
+
 def sources():
     """Where each data set comes from in this profile, as ``{name: description}``."""
     full = config.profile() == "full"
@@ -423,5 +456,6 @@ def sources():
             out[name] = f"full data set ({where})"
         except DataError:
             out[name] = "full data set: not available offline (will try to download)"
+    out["faces"] = FACES_ORIGIN
     out["photos"] = f"scikit-image's bundled photos: {', '.join(sorted(PHOTOS))}"
     return out

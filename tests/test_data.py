@@ -155,6 +155,19 @@ def test_photos_are_real_rgb_images():
         data.load_photo("unicorn")
 
 
+def test_faces_are_200_real_crops_faces_first():
+    faces = data.load_faces()
+    assert len(faces) == 200 and faces.classes == ["face", "non-face"]
+    assert faces.images.shape == (200, 25, 25, 1) and faces.images.dtype == np.uint8
+    assert np.bincount(faces.labels).tolist() == [100, 100]
+    assert (faces.labels[:100] == 0).all() and (faces.labels[100:] == 1).all()
+    assert faces.images.max() > 200 and faces.images.std() > 20  # real 0-255 pixels, not blank
+    assert len({faces.images[i].tobytes() for i in range(200)}) == 200  # no repeated image
+    import skimage.data
+    assert np.abs(faces.images[..., 0] / 255.0 - skimage.data.lfw_subset()).max() <= 0.5 / 255
+    assert "Labeled Faces in the Wild" in repr(faces) and "faces" in data.sources()
+
+
 def test_permute_pixels_is_one_fixed_reproducible_permutation():
     perm = data.pixel_permutation(784)
     assert sorted(perm.tolist()) == list(range(784)) and not np.array_equal(perm, np.arange(784))
