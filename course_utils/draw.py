@@ -286,7 +286,9 @@ class DigitPad:
         self.canvas.line_join = "round"
         self.clear_button = widgets.Button(description="Clear", icon="eraser")
         self.prediction = widgets.HTML(self.EMPTY)
-        self.picture = widgets.Image(format="png", layout=widgets.Layout(max_width="560px"))
+        # hidden while empty (an empty image shows as a broken picture)
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(max_width="560px",
+                                                                          display="none"))
         self._blank()
         self.canvas.on_mouse_down(self._down)
         self.canvas.on_mouse_move(self._move)
@@ -365,6 +367,7 @@ class DigitPad:
         self.strokes, self.reading, self._pen = [], None, None
         self._blank()
         self.prediction.value = self.EMPTY
+        self.picture.layout.display = "none"
         self.picture.value = b""
 
     def pixels(self):
@@ -382,6 +385,7 @@ class DigitPad:
         self.reading = read_digit(self.net, pixels)
         self.prediction.value = f"<b>{self.reading.text()}</b>"
         self.picture.value = _png(plot.digit_reading(self.reading, show=False))
+        self.picture.layout.display = ""
         return self.reading
 
 

@@ -342,11 +342,20 @@ def run_all_cells(page, timeout_s=RUN_ALL_S):
     Returns the cell prompts at the end, e.g. ``['[1]:', '[2]:']`` (a ``[ ]:`` means a cell
     never ran: an error stops "Run All").
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.evaluate(WATCH_RUN_JS)
-    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click()
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
-    page.wait_for_function("() => window.__courseSawRun", timeout=30_000)
+    for attempt in (1, 2):  # on a busy machine the first click on the menu can get lost
+        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click()
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
+        try:
+            page.wait_for_function("() => window.__courseSawRun", timeout=30_000 * attempt)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     state = _until(page, lambda s: s["kernel"] == "idle"
                    and not any(p.startswith("[*]") for p in s["prompts"]),
                    "Run All Cells", timeout_s)
@@ -467,7 +476,7 @@ def test_notebook_in_jupyterlab(lab, browser_context, case):
 
 DRAW_NOTEBOOK = "notebooks/04_lenet.ipynb"
 DRAW_SCREENSHOT = REPO / "docs" / "screenshots" / "draw_digit.png"
-RUN_04_S = 600  # notebook 04 trains six nets: minutes on a busy 2-core machine
+RUN_04_S = 1800  # notebook 04 trains 11 nets: about 2 minutes alone, far more on a busy machine
 PAD = 280       # the pad's size in canvas pixels (course_utils.draw.CANVAS_SIZE)
 # pen paths in canvas pixels, drawn as a person would: a one, then a zero
 ONE = [(140, 40), (140, 240)]
@@ -522,8 +531,11 @@ def test_draw_digits_for_lenet(lab, browser_context):
         pen(page, canvas, ZERO)
         assert "LeNet reads 0 " in wait_text(answer, "LeNet reads")
         picture = cell.locator(".widget-image").first
-        picture.wait_for(state="visible", timeout=30_000)
-        assert picture.evaluate("i => i.complete && i.naturalWidth > 300"), "no activations picture"
+        picture.wait_for(state="visible", timeout=60_000)
+        deadline = time.monotonic() + 60
+        while not picture.evaluate("i => i.complete && i.naturalWidth > 300"):
+            assert time.monotonic() < deadline, "the activations picture did not appear"
+            page.wait_for_timeout(250)
         page.wait_for_timeout(300)
         save_screenshot(page, DRAW_SCREENSHOT, element=cell)
         assert DRAW_SCREENSHOT.stat().st_size > 10_000
