@@ -92,30 +92,138 @@ def plot_history(histories, metrics=("train_loss", "test_acc"), figsize=None):
 
 
 class LiveCurve:
-    """Redraws the training curves after every epoch: ``fit(..., on_epoch=LiveCurve())``.
+    """Training curves redrawn in place after every epoch: ``fit(..., on_epoch=LiveCurve(num_epochs))``.
 
-    Only for interactive use: it redraws in place with IPython's display machinery.
+    While a person watches, one figure (loss on the left, accuracy on the right, the x-axis
+    already spanning all ``num_epochs``) is shown once and redrawn in the same place after each
+    epoch, through one IPython display handle; the last drawing stays in the notebook. In quiet
+    mode (``COURSE_QUIET``: tests, nbval, saved outputs) only the final figure is drawn.
+
+    Parameters
+    ----------
+    num_epochs : int
+        The epochs ``fit`` will run: the final figure is drawn after this many.
+    metrics : sequence of History keys
+        Keys ending in ``loss`` go to the left panel, the others (accuracies) to the right.
+    live : bool or None
+        Redraw after every epoch; None: unless ``COURSE_QUIET`` is set.
+    title : str, optional
+
+    Attributes
+    ----------
+    draws : int
+        How many times a figure was drawn (``num_epochs`` when live, 1 when quiet).
+    figure : matplotlib.figure.Figure or None
+        The latest figure drawn (closed: its picture is in the notebook).
     """
 
-    def __init__(self, metrics=("train_loss", "train_acc", "test_acc")):
-        self.metrics = metrics
-        self.handle = None
+    def __init__(self, num_epochs, metrics=("train_loss", "train_acc", "test_acc"), live=None,
+                 title=None, figsize=(6, 2.4)):
+        from course_utils import config
+
+        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+            raise ValueError(f"LiveCurve needs the number of epochs fit will run (a positive "
+                             f"integer, the same num_epochs you pass to fit); got {num_epochs!r}")
+        self.num_epochs, self.metrics, self.title, self.figsize = num_epochs, tuple(metrics), title, figsize
+        self.live = (not config.quiet()) if live is None else bool(live)
+        self.handle, self.figure, self.draws = None, None, 0
+
+    def __repr__(self):
+        mode = "live" if self.live else "quiet: final figure only"
+        return f"LiveCurve({self.num_epochs} epochs, {mode}, {self.draws} drawn)"
+
+    def draw(self, history):
+        """The figure for ``history`` so far (not shown)."""
+        losses = [m for m in self.metrics if m.endswith("loss")]
+        others = [m for m in self.metrics if not m.endswith("loss")]
+        panels = [(p, ms) for p, ms in (("loss", losses), ("accuracy", others)) if ms]
+        fig, axes = plt.subplots(1, len(panels), figsize=self.figsize, squeeze=False)
+        for ax, (name, ms) in zip(axes.flat, panels):
+            for m in ms:
+                values = history[m]
+                if values and all(v is not None for v in values):
+                    ax.plot(history["epoch"], values, marker=".", label=m.replace("_", " "))
+            ax.set_xlim(0.5, self.num_epochs + 0.5)
+            ax.set_xlabel("epoch")
+            ax.set_title(name)
+            ax.legend(fontsize=7)
+        if self.title:
+            fig.suptitle(self.title, fontsize=9)
+        fig.tight_layout()
+        return fig
 
     def __call__(self, history):
         from IPython import display
 
-        fig, ax = plt.subplots(figsize=(4, 2.6))
-        for m in self.metrics:
-            values = history[m]
-            if all(v is not None for v in values):
-                ax.plot(history["epoch"], values, marker=".", label=m.replace("_", " "))
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize=7)
-        if self.handle is None:
+        final = len(history) >= self.num_epochs
+        if not (self.live or final):
+            return
+        fig = self.figure = self.draw(history)
+        self.draws += 1
+        if not self.live:
+            display.display(fig)
+        elif self.handle is None:
             self.handle = display.display(fig, display_id=True)
         else:
             self.handle.update(fig)
         plt.close(fig)
+
+
+def digit_reading(reading, show=True, max_maps=16):
+    """What LeNet saw in one digit: the input, the probabilities, every layer's activations.
+
+    Parameters
+    ----------
+    reading : course_utils.draw.DigitReading
+        From :func:`course_utils.draw.read_digit`.
+    show : bool
+        Show the figure (False: only return it, e.g. to draw it into a widget).
+    max_maps : int
+        Feature maps shown per layer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Row 1: the 28x28 input and a bar per digit (the most probable highlighted); then one row
+        of maps per convolution or pooling layer; last, one bar chart per hidden dense layer.
+    """
+    maps = [(n, a) for n, a in reading.activations.items() if np.ndim(a) == 3]
+    dense = [(n, a) for n, a in reading.activations.items() if np.ndim(a) == 1 and n != "output"]
+    cols = max([min(len(a), max_maps) for _, a in maps] + [2])
+    heights = [2.2] + [1.0] * len(maps) + ([1.2] if dense else [])
+    fig = plt.figure(figsize=(7, 1.0 + 0.62 * sum(heights)))
+    grid = fig.add_gridspec(len(heights), cols, height_ratios=heights)
+    half = cols // 2
+    ax = fig.add_subplot(grid[0, :max(2, cols // 4)])
+    ax.imshow(reading.image, cmap="gray", vmin=0, vmax=1)
+    ax.set_title("input 28x28", fontsize=8)
+    ax.axis("off")
+    ax = fig.add_subplot(grid[0, half:])
+    digits = np.arange(len(reading.probabilities))
+    ax.bar(digits, reading.probabilities,
+           color=["tab:orange" if d == reading.digit else "tab:blue" for d in digits])
+    ax.set_xticks(digits)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"probabilities: {reading.digit}", fontsize=8)
+    for row, (name, a) in enumerate(maps, start=1):
+        n = min(len(a), max_maps)
+        width = cols // n
+        for i in range(n):
+            ax = fig.add_subplot(grid[row, i * width:(i + 1) * width])
+            ax.imshow(a[i], cmap="gray")
+            ax.axis("off")
+            if i == 0:
+                ax.set_title(f"{name}: {len(a)} x {a.shape[1]}x{a.shape[2]}", fontsize=7, loc="left")
+    for k, (name, a) in enumerate(dense):
+        span = cols // len(dense)
+        ax = fig.add_subplot(grid[-1, k * span:(k + 1) * span])
+        ax.bar(np.arange(len(a)), a, width=1.0)
+        ax.set_title(f"{name}: {len(a)} units", fontsize=7, loc="left")
+        ax.set_xticks([])
+        ax.tick_params(labelsize=6)
+    if show:
+        plt.show()
+    return fig
 
 
 def bar_chart(labels, values, title="", xlabel="", figsize=(5, 2.6), horizontal=True):

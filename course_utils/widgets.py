@@ -4,19 +4,24 @@
   :data:`KERNELS` or type the nine numbers of a 3x3 kernel, see it applied to a photo.
 - Notebook 03: :func:`pooling_explorer` shows :func:`pool_preview` -- move the sliders for
   pooling mode, window, stride and padding, see the output shape and the pooled picture.
+  :func:`pooling_walk` shows :func:`pool_step` -- press Play (or drag the slider) and the window
+  moves over a small image one position at a time, filling the output cell by cell.
 
 The pure functions do all the work (the tests call them directly). A widget only reads its
 controls, calls the function, keeps the answer in ``.result`` and draws it; ``.update()``
 does that by hand. ``matplotlib.pyplot`` is imported only when drawing, and this module never
 chooses a matplotlib backend: the notebook's is used.
 """
+from typing import NamedTuple
+
 import ipywidgets as widgets
 import numpy as np
 
 from course_utils import scratch
 
 __all__ = ["KERNELS", "apply_kernel", "kernel_explorer", "pool_preview", "pooling_explorer",
-           "KernelExplorer", "PoolingExplorer"]
+           "pool_step", "pooling_walk", "KernelExplorer", "PoolingExplorer", "PoolingWalk",
+           "PoolStep"]
 
 FIGSIZE = (6, 3)
 DPI = 80
@@ -124,6 +129,65 @@ def pool_preview(image, mode="max", pool_size=2, stride=None, padding=0):
     X = _gray(image)[None, None]  # (1, 1, H, W): a batch of one single-channel image
     pooled = pools[mode](X, pool_size=pool_size, stride=stride, padding=padding)[0, 0]
     return pooled, pooled.shape
+
+
+class PoolStep(NamedTuple):
+    """One position of the pooling window (see :func:`pool_step`)."""
+
+    step: int            # 0, 1, ..., steps - 1 (row by row)
+    steps: int           # H_out * W_out
+    cell: tuple          # (i, j): the output cell this step fills
+    window: tuple        # (top, left, bottom, right): rows top..bottom-1, columns left..right-1
+    values: np.ndarray   # the input values under the window, (size, size)
+    value: float         # their max or mean: output[i, j]
+    output: np.ndarray   # (H_out, W_out) float64, cells after this step still NaN
+
+
+def pool_step(x, size=2, stride=None, step=0, mode="max"):
+    """Pooling frozen at one window position: what the window covers and the output so far.
+
+    Parameters
+    ----------
+    x : (H, W) array
+        A small single-channel input (e.g. 8x8).
+    size : int
+        Window height and width.
+    stride : int, optional
+        Defaults to ``size`` (windows that touch, as in :func:`course_utils.scratch.max_pool2d`).
+    step : int
+        Which window position, ``0 <= step < H_out * W_out``, row by row.
+    mode : {'max', 'avg'}
+
+    Returns
+    -------
+    PoolStep
+        At the last step ``output`` equals ``scratch.max_pool2d`` (or ``avg_pool2d``) of ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"pool_step walks over one channel: expected (H, W), got shape {x.shape}")
+    if mode not in ("max", "avg"):
+        raise ValueError(f"mode must be 'max' or 'avg'; got {mode!r}")
+    stride = size if stride is None else stride
+    for name, v in (("size", size), ("stride", stride)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if size > min(x.shape):
+        raise ValueError(f"a {size}x{size} window does not fit in a {x.shape[0]}x{x.shape[1]} input")
+    H_out, W_out = (scratch.output_size(n, size, 0, stride) for n in x.shape)
+    steps = H_out * W_out
+    if not isinstance(step, (int, np.integer)) or not 0 <= step < steps:
+        raise ValueError(f"step must be an integer from 0 to {steps - 1} ({H_out}x{W_out} window "
+                         f"positions); got {step!r}")
+    output = np.full((H_out, W_out), np.nan)
+    reduce = np.max if mode == "max" else np.mean
+    for k in range(step + 1):
+        i, j = divmod(k, W_out)
+        window = x[i * stride:i * stride + size, j * stride:j * stride + size]
+        output[i, j] = reduce(window)
+    top, left = i * stride, j * stride
+    return PoolStep(int(step), steps, (i, j), (top, left, top + size, left + size),
+                    window.copy(), float(output[i, j]), output)
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -285,6 +349,76 @@ class PoolingExplorer(widgets.VBox):
         return self.result
 
 
+class PoolingWalk(widgets.VBox):
+    """Pooling, one window at a time: a Play button and a slider over the window positions.
+
+    Left: the input with its values and the window (orange); right: the output filled so far,
+    the cell being written in orange. The line above says what this step computes.
+
+    Attributes
+    ----------
+    play : ipywidgets.Play
+    slider : ipywidgets.IntSlider
+        The step, ``0 .. H_out * W_out - 1``; Play moves it.
+    caption : ipywidgets.Label
+    result : PoolStep
+        The latest ``pool_step(...)``.
+    """
+
+    def __init__(self, x, size=2, stride=None, mode="max", interval_ms=700):
+        super().__init__()
+        self.x = np.asarray(x, dtype=np.float64)
+        self.size, self.stride, self.mode = size, size if stride is None else stride, mode
+        first = pool_step(self.x, size, self.stride, 0, mode)  # checks the settings
+        self.play = widgets.Play(value=0, min=0, max=first.steps - 1, interval=interval_ms,
+                                 description="play")
+        self.slider = widgets.IntSlider(value=0, min=0, max=first.steps - 1, description="step")
+        widgets.jslink((self.play, "value"), (self.slider, "value"))
+        self.caption = widgets.Label()
+        self.output = widgets.Output()
+        self.children = [widgets.HBox([self.play, self.slider]), self.caption, self.output]
+        self.slider.observe(lambda change: self.update(), names="value")
+        self.result = None
+        self.update()
+
+    def update(self):
+        """Compute the slider's step, store it in ``.result``, redraw; returns ``.result``."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        r = self.result = pool_step(self.x, self.size, self.stride, self.slider.value, self.mode)
+        top, left, bottom, right = r.window
+        fmt = (lambda v: f"{v:g}") if np.all(self.x == np.round(self.x)) else (lambda v: f"{v:.2f}")
+        self.caption.value = (
+            f"step {r.step + 1} of {r.steps}: rows {top}-{bottom - 1}, columns {left}-{right - 1} "
+            f"-> {self.mode}({', '.join(fmt(v) for v in r.values.ravel())}) = {fmt(r.value)} "
+            f"in output cell {r.cell}")
+        with self.output:
+            self.output.clear_output(wait=True)
+            fig, axes = plt.subplots(1, 2, figsize=FIGSIZE, dpi=DPI,
+                                     gridspec_kw={"width_ratios": [self.x.shape[1], r.output.shape[1] * 1.6]})
+            panels = ((self.x, (top, left, bottom - top, right - left), "input"),
+                      (r.output, (r.cell[0], r.cell[1], 1, 1), f"{self.mode} pooled"))
+            cmap = plt.get_cmap("gray").copy()
+            cmap.set_bad("#d8d8d8")  # output cells not computed yet
+            for ax, (grid, (y, x, h, w), title) in zip(axes, panels):
+                ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=self.x.min(),
+                          vmax=self.x.max(), interpolation="nearest")
+                ax.add_patch(plt.Rectangle((x - 0.5, y - 0.5), w, h, fill=False, lw=2.5,
+                                           edgecolor="tab:orange"))
+                for (i, j), v in np.ndenumerate(grid):
+                    if not np.isnan(v):
+                        ax.text(j, i, fmt(v), ha="center", va="center", fontsize=6,
+                                color="black" if v > (self.x.min() + self.x.max()) / 2 else "white")
+                ax.set_title(f"{title} {grid.shape[0]}x{grid.shape[1]}", fontsize=9)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            fig.tight_layout()
+            display(fig)
+            plt.close(fig)
+        return r
+
+
 def kernel_explorer(image, preset="sobel_x"):
     """A :class:`KernelExplorer` over ``image``: choose or type a 3x3 kernel, see the result.
 
@@ -310,3 +444,19 @@ def pooling_explorer(image, mode="max", pool_size=2, stride=2, padding=0):
         Starting values of the sliders.
     """
     return PoolingExplorer(image, mode=mode, pool_size=pool_size, stride=stride, padding=padding)
+
+
+def pooling_walk(x, size=2, stride=None, mode="max", interval_ms=700):
+    """A :class:`PoolingWalk` over a small input ``x (H, W)``: pooling stepped window by window.
+
+    Parameters
+    ----------
+    x : (H, W) array
+        Small enough to read its values (about 8x8).
+    size, stride : int
+        Window size and stride (``stride`` defaults to ``size``).
+    mode : {'max', 'avg'}
+    interval_ms : int
+        Milliseconds per step when playing.
+    """
+    return PoolingWalk(x, size=size, stride=stride, mode=mode, interval_ms=interval_ms)

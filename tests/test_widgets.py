@@ -153,3 +153,50 @@ def test_widgets_leave_the_backend_to_the_notebook():
     top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert not any("matplotlib" in line for line in top_level), top_level  # pyplot imported lazily
     assert "matplotlib.use(" not in source
+
+
+# ----------------------------------------------------------------------------- pool_step
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 1), (3, 2), (2, None)])
+def test_pool_step_walks_row_by_row_and_ends_at_scratch(mode, size, stride):
+    x = np.random.default_rng(1).integers(0, 255, size=(7, 8)).astype(float)
+    s = size if stride is None else stride
+    H_out, W_out = scratch.output_size(7, size, 0, s), scratch.output_size(8, size, 0, s)
+    first = widgets.pool_step(x, size, stride, 0, mode)
+    assert first.steps == H_out * W_out and first.cell == (0, 0)
+    assert first.window == (0, 0, size, size)
+    assert np.isnan(first.output).sum() == first.steps - 1
+    r = widgets.pool_step(x, size, stride, W_out + 1, mode)  # second row, second column
+    assert r.cell == (1, 1) and r.window == (s, s, s + size, s + size)
+    np.testing.assert_array_equal(r.values, x[s:s + size, s:s + size])
+    assert r.value == (r.values.max() if mode == "max" else r.values.mean()) == r.output[1, 1]
+    assert np.isnan(r.output).sum() == r.steps - (W_out + 2)  # filled so far: W_out + 2 cells
+    last = widgets.pool_step(x, size, stride, first.steps - 1, mode)
+    pool = scratch.max_pool2d if mode == "max" else scratch.avg_pool2d
+    np.testing.assert_allclose(last.output, pool(x[None, None], size, stride=s)[0, 0])
+
+
+def test_pool_step_says_what_is_wrong():
+    x = np.zeros((4, 4))
+    with pytest.raises(ValueError, match=r"from 0 to 3 \(2x2 window positions\); got 4"):
+        widgets.pool_step(x, 2, 2, 4)
+    with pytest.raises(ValueError, match="does not fit"):
+        widgets.pool_step(x, 5)
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        widgets.pool_step(np.zeros((1, 4, 4)))
+    with pytest.raises(ValueError, match="'max' or 'avg'"):
+        widgets.pool_step(x, mode="min")
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
+        widgets.pool_step(x, 2, 0)
+
+
+def test_pooling_walk_follows_its_slider():
+    x = np.arange(36, dtype=float).reshape(6, 6)
+    walk = widgets.pooling_walk(x, size=2, mode="max")
+    assert walk.slider.max == walk.play.max == 8
+    assert walk.result.cell == (0, 0) and "max(0, 1, 6, 7) = 7" in walk.caption.value
+    walk.slider.value = 5
+    assert walk.result.cell == (1, 2) and walk.result.value == 23
+    assert "step 6 of 9: rows 2-3, columns 4-5" in walk.caption.value
+    assert plt.get_fignums() == []
