@@ -747,9 +747,12 @@ def preprocess(image, size=224, mean=LITE_MEAN, std=LITE_STD):
     width, height = image.size
     scale = short / min(width, height)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
-    image = image.resize((new_w, new_h), Image.BICUBIC)
     left, top = (new_w - size) // 2, (new_h - size) // 2
-    image = image.crop((left, top, left + size, top + size))
+    # resample only the central crop (its box in the photo's coordinates): resizing the whole
+    # photo first would make a 20000 x 1 strip 5,120,000 x 256 pixels (GBs) to keep 224 x 224
+    sx, sy = width / new_w, height / new_h
+    box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+    image = image.resize((size, size), Image.BICUBIC, box=box)
     x = (np.asarray(image, dtype=np.float32) - np.float32(mean)) / np.float32(std)
     return mx.nd.array(x.transpose(2, 0, 1)[None], dtype="float32")
 

@@ -193,3 +193,120 @@ def test_student_rewrites_an_unchanged_copy_and_writes_0644(tmp_path, monkeypatc
     finally:
         os.umask(old)
     assert _listing(out) == sorted([".student-copies.json", src.name])
+
+
+# ---------------------------------------------------------------- one image decoder, bounded
+
+def _png(width, height, idat=b""):
+    """A PNG whose header announces ``width x height`` 8-bit gray pixels (rows of zeros)."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    rows = idat or zlib.compress(b"\0" * ((width + 1) * height), 9)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+
+
+def test_a_tiny_strip_image_preprocesses_in_bounded_memory(tmp_path):
+    """A 20000 x 1 PNG (about 140 bytes) once took 5.6 GB and 33 s; now a few MB."""
+    import subprocess
+    import sys
+
+    strip = _png(20000, 1)
+    assert len(strip) < 200
+    (tmp_path / "strip.png").write_bytes(strip)
+    script = ("import resource, sys, course_utils\n"
+              "from course_utils import pretrained, pretrained_widgets as pw\n"
+              "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "x = pretrained.preprocess(pw.decode_image(open(sys.argv[1], 'rb').read()))\n"
+              "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              "print(x.shape, base // 1024, peak // 1024)\n")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "strip.png")],
+                         capture_output=True, text=True, timeout=120, check=True).stdout.split()
+    assert out[:4] == ["(1,", "3,", "224,", "224)"]
+    base_mb, peak_mb = int(out[4]), int(out[5])
+    assert peak_mb - base_mb < 100, f"preprocess raised the peak RSS by {peak_mb - base_mb} MB"
+    assert _listing(tmp_path) == ["strip.png"]
+
+
+def test_the_pixel_limit_holds_from_the_header():
+    from course_utils import images, pretrained_widgets as pw
+
+    huge = _png(12000, 12000, idat=b"x")  # 144 MP announced; Pillow alone accepts it (2 GB)
+    with pytest.raises(pw.NotAnImageError, match=r"12000 x 12000 = 144 megapixels.*80 megapixels"):
+        pw.decode_image(huge, "huge.png")
+    assert images.MAX_PIXELS == 80_000_000
+
+
+def _photo_folder(root, name, raw):
+    """A two-class folder: ``cat/<name>`` holds ``raw``, ``coffee/`` one real photo."""
+    from course_utils import pretrained_widgets as pw
+
+    (root / "cat").mkdir(parents=True)
+    (root / "coffee").mkdir()
+    (root / "cat" / name).write_bytes(raw)
+    (root / "coffee" / "coffee.jpg").write_bytes(pw.image_to_bytes(data.load_photo("coffee")))
+    return root
+
+
+def _both_paths(tmp_path, name, raw):
+    """The same file decoded by the upload path and by the image folder, as uint8 arrays."""
+    from course_utils import pretrained_widgets as pw, transfer
+
+    upload = np.asarray(pw.decode_image(raw, name))
+    folder = transfer.ImageFolder(_photo_folder(tmp_path / "photos", name, raw))
+    item = folder[folder.items.index((str(tmp_path / "photos" / "cat" / name), 0))][0].asnumpy()
+    return upload, item
+
+
+def test_16_bit_gray_is_scaled_not_white_on_both_paths(tmp_path):
+    from PIL import Image
+
+    gray = np.asarray(Image.fromarray(data.load_photo("chelsea")).convert("L"))
+    buffer = __import__("io").BytesIO()
+    Image.fromarray(gray.astype(np.uint16) * 257).save(buffer, format="PNG")  # 16-bit PNG
+    upload, item = _both_paths(tmp_path, "gray16.png", buffer.getvalue())
+    assert upload.shape == item.shape == gray.shape + (3,)
+    assert np.array_equal(upload, item)
+    assert np.abs(upload[:, :, 0].astype(int) - gray).max() <= 1  # not all 255
+
+
+def test_exif_orientation_is_applied_on_both_paths(tmp_path):
+    from PIL import Image
+
+    photo = Image.fromarray(data.load_photo("chelsea"))  # 451 x 300, stored as a phone does:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+    buffer = __import__("io").BytesIO()
+    photo.save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    upload, item = _both_paths(tmp_path, "phone.jpg", buffer.getvalue())
+    assert upload.shape == item.shape == (451, 300, 3)  # upright: taller than wide
+    assert np.array_equal(upload, item)
+
+
+@pytest.mark.parametrize("name, fmt", [("cat.webp", "WEBP"), ("really_a_gif.png", "GIF")])
+def test_webp_and_a_misnamed_gif_are_read_by_content(tmp_path, name, fmt):
+    from course_utils import pretrained_widgets as pw
+
+    raw = pw.image_to_bytes(data.load_photo("chelsea"), format=fmt)
+    upload, item = _both_paths(tmp_path, name, raw)
+    assert upload.shape == item.shape == (300, 451, 3)
+    assert np.array_equal(upload, item)
+
+
+def test_a_truncated_jpeg_is_refused_with_its_name(tmp_path):
+    from course_utils import pretrained_widgets as pw, transfer
+
+    raw = pw.image_to_bytes(data.load_photo("chelsea"))
+    cut = raw[:len(raw) // 2]
+    with pytest.raises(pw.NotAnImageError, match="half.jpg.*truncated"):
+        pw.decode_image(cut, "half.jpg")
+    folder = transfer.ImageFolder(_photo_folder(tmp_path / "photos", "half.jpg", cut))
+    with pytest.raises(pw.NotAnImageError, match=r"cat/half\.jpg.*truncated or damaged"):
+        [folder[i] for i in range(len(folder))]
+    assert sorted(p.name for p in (tmp_path / "photos").rglob("*")) == [
+        "cat", "coffee", "coffee.jpg", "half.jpg"]
