@@ -310,3 +310,75 @@ def test_a_truncated_jpeg_is_refused_with_its_name(tmp_path):
         [folder[i] for i in range(len(folder))]
     assert sorted(p.name for p in (tmp_path / "photos").rglob("*")) == [
         "cat", "coffee", "coffee.jpg", "half.jpg"]
+
+
+# ---------------------------------------------------------------- the doctor checks what will be needed
+
+def _doctor(env_extra, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, MXNET_HOME=str(tmp_path / "home"), **env_extra)
+    return subprocess.run([sys.executable, "-m", "course_utils", "doctor"], capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+@pytest.mark.parametrize("variable, value, shown", [
+    ("COURSE_PROFILE", "bogus", "COURSE_PROFILE is 'bogus'; expected one of"),
+    ("COURSE_THREADS", "abc", "COURSE_THREADS is 'abc'; expected a whole number >= 1"),
+    ("COURSE_THREADS", "0", "COURSE_THREADS is '0'"),
+    ("COURSE_THREADS", "-2", "COURSE_THREADS is '-2'"),
+])
+def test_doctor_names_a_bad_setting_without_a_traceback(tmp_path, variable, value, shown):
+    done = _doctor({variable: value}, tmp_path)
+    assert done.returncode == 1
+    assert f"[FAIL] profile: {shown}" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "cannot run here yet" in done.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2"])
+def test_import_course_utils_survives_a_bad_thread_count(tmp_path, value):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, COURSE_THREADS=value)
+    done = subprocess.run([sys.executable, "-c", "import course_utils\nfrom course_utils import "
+                           "config\nprint(config.THREADS)"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0 and int(done.stdout) >= 1
+    assert f"COURSE_THREADS is '{value}'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_doctor_fails_the_full_profile_offline_with_an_empty_cache(monkeypatch, tmp_path):
+    from course_utils import health
+
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.setattr(config, "MXNET_HOME", tmp_path)
+    monkeypatch.setattr(health, "_reachable", lambda url, timeout=3.0: False)
+    checks = {c.name: c for c in health.check_data()}
+    assert checks["data mnist"].status == "FAIL"
+    assert "cannot be reached" in checks["data mnist"].detail
+    assert "COURSE_PROFILE=default" in checks["data mnist"].detail
+    monkeypatch.setattr(health, "_reachable", lambda url, timeout=3.0: True)
+    assert {c.name: c for c in health.check_data()}["data mnist"].status == "warn"
+
+
+def test_doctor_verifies_cached_weights(monkeypatch, tmp_path):
+    from gluoncv.model_zoo import model_store
+    from course_utils import health
+
+    monkeypatch.setattr(config, "MXNET_HOME", tmp_path)
+    (tmp_path / "models").mkdir()
+    damaged = tmp_path / "models" / f"resnet18_v1-{model_store.short_hash('resnet18_v1')}.params"
+    damaged.write_bytes(b"\x12" * 4096)  # the right name, the wrong bytes
+    check = health.check_weights()
+    assert check.status == "FAIL" and damaged.name in check.detail and "prepare" in check.detail
+    assert damaged.is_file()  # reported, not deleted behind the instructor's back
+    damaged.unlink()
+    (tmp_path / "models" / "efficientnet-lite0-57934424.pth").write_bytes(b"flipped" * 100)
+    (tmp_path / "models" / "efficientnet_lite0-57934424.params").write_bytes(b"x")
+    check = health.check_weights()
+    assert check.status == "FAIL" and "efficientnet-lite0-57934424.pth" in check.detail
