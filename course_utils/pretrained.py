@@ -786,6 +786,8 @@ def predict_topk(net, image, k=5, classes=None, preprocess=None):
     list of (str, float)
         ``(class name, probability)``, most probable first.
     """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a whole number >= 1 (how many classes to list), got {k!r}")
     if isinstance(image, mx.nd.NDArray):
         x = image
     else:

@@ -382,3 +382,36 @@ def test_doctor_verifies_cached_weights(monkeypatch, tmp_path):
     (tmp_path / "models" / "efficientnet_lite0-57934424.params").write_bytes(b"x")
     check = health.check_weights()
     assert check.status == "FAIL" and "efficientnet-lite0-57934424.pth" in check.detail
+
+
+# ---------------------------------------------------------------- models say what input they expect
+
+@pytest.mark.parametrize("make, shown", [
+    (lambda X: X.astype("float64"), r"float64 input .*X\.astype\('float32'\)$"),
+    (lambda X: (X * 255).astype("uint8"), r"uint8 input .*astype\('float32'\) / 255"),
+    (lambda X: X.transpose((0, 2, 3, 1)), r"channels last .*transpose\(\(0, 3, 1, 2\)\)"),
+    (lambda X: X[0], r"one image of shape \(1, 28, 28\).*expand_dims"),
+])
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_models_refuse_input_they_cannot_be_meant_for(mnist, make, shown, hybridize):
+    X, _ = mnist
+    net = _initialized_lenet()
+    if hybridize:
+        net.hybridize()
+    expected = net(X[:4]).asnumpy()
+    with pytest.raises(ValueError, match=shown) as err:
+        net(make(X[:4]))
+    assert "LeNet" in str(err.value) and "(N, 1, 28, 28)" in str(err.value)
+    assert np.array_equal(net(X[:4]).asnumpy(), expected)  # the net still works afterwards
+
+
+def test_predict_topk_refuses_k_below_one():
+    from course_utils import pretrained
+
+    net = gluon.nn.Dense(1000)
+    net.initialize()
+    x = mx.nd.zeros((1, 3, 224, 224))
+    for k in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="k must be a whole number >= 1"):
+            pretrained.predict_topk(net, x, k=k)
+    assert len(pretrained.predict_topk(net, x, k=3)) == 3
