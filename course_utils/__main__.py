@@ -77,7 +77,8 @@ def cmd_student(args):
     from course_utils import student
 
     try:
-        written = student.make_student_versions(args.out, args.notebooks or None)
+        written = student.make_student_versions(args.out, args.notebooks or None,
+                                                args.force)
     except student.StudentError as err:
         print(f"[FAIL] {err}")
         return 1
@@ -114,6 +115,8 @@ def main(argv=None):
     p.set_defaults(func=cmd_prepare)
     st = sub.add_parser("student", help="write student copies: solutions removed, outputs cleared")
     st.add_argument("--out", default="student", help="folder for the copies (default: student/)")
+    st.add_argument("--force", action="store_true",
+                    help="overwrite copies that were changed since they were written")
     st.add_argument("notebooks", nargs="*", help="notebooks to copy (default: all in notebooks/)")
     st.set_defaults(func=cmd_student)
     la = sub.add_parser(

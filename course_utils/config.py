@@ -32,12 +32,37 @@ def _default_threads():
     return str(max(1, min(4, os.cpu_count() or 1)))
 
 
+def parse_threads(text, variable="COURSE_THREADS"):
+    """A thread count from an environment variable's text, or None (with a warning) if invalid."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = 0
+    if value >= 1:
+        return str(value)
+    warnings.warn(f"{variable} is {text!r}; expected a whole number of CPU threads >= 1, e.g. "
+                  f"export {variable}=2. Using {_default_threads()} (this machine's cores, at most "
+                  f"4) instead.", stacklevel=2)
+    return None
+
+
+def _threads():
+    for variable in ("COURSE_THREADS", "OMP_NUM_THREADS"):
+        text = os.environ.get(variable)
+        if text:
+            return parse_threads(text, variable) or _default_threads()
+    return _default_threads()
+
+
 def _prepare_environment():
     """Set what MXNet reads at import time; warn if it was imported first."""
+    threads = _threads()
+    if not os.environ.get("OMP_NUM_THREADS", "1").strip().isdigit() or \
+            os.environ.get("OMP_NUM_THREADS", "1").strip() == "0":
+        os.environ["OMP_NUM_THREADS"] = threads  # an invalid value would stop MXNet
     wanted = {
         "MXNET_HOME": os.environ.get("MXNET_HOME") or str(Path.home() / ".mxnet"),
-        "OMP_NUM_THREADS": os.environ.get("COURSE_THREADS") or os.environ.get("OMP_NUM_THREADS")
-        or _default_threads(),
+        "OMP_NUM_THREADS": threads,
         # MXNet's C++ side prints these on stderr; they would differ between machines.
         "MXNET_SUBGRAPH_VERBOSE": "0",
         "MXNET_STORAGE_FALLBACK_LOG_VERBOSE": "0",

@@ -125,25 +125,76 @@ def check_gpu():
     return Check("device", status, detail)
 
 
+def _reachable(url, timeout=3.0):
+    """True when the host of ``url`` accepts a connection within ``timeout`` seconds."""
+    import socket
+    from urllib.parse import urlparse
+
+    try:
+        with socket.create_connection((urlparse(url).hostname, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def check_data():
     try:
         from course_utils import data
     except Exception as err:  # noqa: BLE001
         return [Check("data", "FAIL", f"cannot load course_utils.data: {err}")]
     checks = []
+    online = None
     for name, where in data.sources().items():
         status = "FAIL" if where.startswith("MISSING") else "ok"
+        if "will try to download" in where:  # what the full profile needs is not cached
+            online = _reachable(data.DOWNLOAD_URL) if online is None else online
+            status = "warn" if online else "FAIL"
+            where = ("not cached; it will be downloaded on first use" if online else
+                     "not cached and the download server cannot be reached (offline?): run "
+                     "python -m course_utils prepare where there is internet, or use "
+                     "COURSE_PROFILE=default")
         checks.append(Check(f"data {name}", status, where))
     return checks
 
 
 def check_weights():
+    """The cached weights, each verified: zoo files by their SHA-1, the Lite0 source by SHA-256."""
     folder = config.MXNET_HOME / "models"
-    files = sorted(p.name for p in folder.glob("*.params")) if folder.is_dir() else []
-    if files:
-        return Check("weights", "ok", f"{len(files)} cached in $MXNET_HOME/models: {', '.join(files)}")
-    return Check("weights", "warn", "no pretrained weights cached yet; notebooks 10 and 13 convert "
-                 "them on first use, or run: python -m course_utils prepare")
+    files = sorted(folder.glob("*.params")) if folder.is_dir() else []
+    if not files:
+        return Check("weights", "warn", "no pretrained weights cached yet; notebooks 10 and 13 "
+                     "convert them on first use, or run: python -m course_utils prepare")
+    try:
+        from gluoncv.model_zoo import model_store
+        from gluoncv.utils import check_sha1
+        from course_utils import pretrained
+    except Exception as err:  # noqa: BLE001
+        return Check("weights", "FAIL", f"cannot verify the cached weights: {err}")
+    known = {f"{n}-{h[:8]}.params": h for n, h in model_store._model_sha1.items()}  # name: SHA-1
+    bad = [p.name for p in files if p.name in known and not check_sha1(str(p), known[p.name])]
+    for checkpoint in sorted(folder.glob("efficientnet-lite0-*.pth")):
+        try:
+            pretrained.verify_checkpoint(checkpoint)
+        except pretrained.CheckpointError:
+            bad.append(checkpoint.name)
+    if bad:
+        return Check("weights", "FAIL", f"damaged cached file(s) in {folder}: {', '.join(bad)} "
+                     "(checksum differs). Delete them and run: python -m course_utils prepare")
+    return Check("weights", "ok", f"{len(files)} cached in $MXNET_HOME/models, checksums "
+                 f"verified where known: {', '.join(p.name for p in files)}")
+
+
+def check_profile():
+    """The profile and thread count from the environment, with a message if they are invalid."""
+    try:
+        chosen = config.profile() if os.environ.get("COURSE_PROFILE", "").strip() else "automatic"
+    except ValueError as err:
+        return Check("profile", "FAIL", str(err))
+    threads = os.environ.get("COURSE_THREADS")
+    if threads and config.parse_threads(threads) is None:
+        return Check("profile", "FAIL", f"COURSE_THREADS is {threads!r}; expected a whole number "
+                     f">= 1, e.g. export COURSE_THREADS=2 (now using {config.THREADS})")
+    return Check("profile", "ok", f"{chosen}; {config.THREADS} CPU threads; {platform.machine()}")
 
 
 def check_cache():
@@ -162,12 +213,11 @@ def run(verbose=True):
     """Run every check; print the report when ``verbose``; return the :class:`Report`."""
     checks = [check_python(), check_numpy(), check_torch(),
               check_module("mxnet", "1.9.1"), check_module("gluoncv")]
-    if all(c.status != "FAIL" for c in checks):
+    profile = check_profile()
+    if all(c.status != "FAIL" for c in checks) and profile.status != "FAIL":
         checks.append(check_gpu())
         checks.extend(check_data())
-    checks += [check_weights(), check_cache(),
-               Check("profile", "ok", f"{os.environ.get('COURSE_PROFILE') or 'automatic'}; "
-                     f"{config.THREADS} CPU threads; {platform.machine()}")]
+    checks += [check_weights(), check_cache(), profile]
     report = Report(checks)
     if verbose:
         print(report)

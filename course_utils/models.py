@@ -44,6 +44,44 @@ __all__ = [
 ]
 
 
+class _CheckedInput:
+    """Mixin for the course's networks: refuse input they cannot be meant for, in words.
+
+    MXNet's own errors for a float64, uint8, channels-last (N, H, W, C) or unbatched (C, H, W)
+    array are shape-inference messages deep in the graph; this says what was expected. Only
+    NDArray calls are checked (a hybridized net still runs its cached graph; a net used inside
+    another one receives symbols and is not checked there).
+    """
+
+    #: the input rank the network needs; None accepts any (the MLP flattens)
+    input_ndim = 4
+
+    def forward(self, x, *args):
+        if isinstance(x, mx.nd.NDArray):
+            check_input(x, type(self).__name__, self.input_ndim)
+        return super().forward(x, *args)
+
+
+def check_input(x, name="the network", ndim=4):
+    """Raise a ValueError that says what is wrong unless ``x`` is a float32 ``(N, C, H, W)`` batch."""
+    shape = tuple(x.shape)
+    expected = "expected a float32 batch (N, C, H, W), e.g. (N, 1, 28, 28) for Fashion-MNIST"
+    if x.dtype not in (np.float32, np.float16):
+        scale = " / 255" if x.dtype == np.uint8 else ""
+        raise ValueError(f"{name} got {np.dtype(x.dtype).name} input of shape {shape}; {expected}. "
+                         f"Convert it: X = X.astype('float32'){scale}")
+    if ndim is None:
+        return
+    if len(shape) == ndim - 1:
+        raise ValueError(f"{name} got one image of shape {shape}, without the batch axis; "
+                         f"{expected}. Add it: X = X.expand_dims(axis=0)")
+    if len(shape) != ndim:
+        raise ValueError(f"{name} got input of shape {shape}; {expected}")
+    if shape[3] in (1, 3) and shape[1] not in (1, 3):
+        raise ValueError(f"{name} got input of shape {shape}, channels last (N, H, W, C); "
+                         f"{expected}. Move the channels: X = X.transpose((0, 3, 1, 2))")
+
+
 def _check_positive_int(name, value):
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -69,7 +107,7 @@ def _conv_bn_relu(channels, kernel_size=3, strides=1, in_channels=0):
 # Fully connected and LeNet (notebooks 01 and 04)
 # ----------------------------------------------------------------------------------------------
 
-class MLP(nn.HybridBlock):
+class MLP(_CheckedInput, nn.HybridBlock):
     """Multilayer perceptron: flatten, then ``Dense + activation`` per hidden layer.
 
     Parameters
@@ -82,6 +120,8 @@ class MLP(nn.HybridBlock):
 
     Shapes: ``x: (N, C, H, W)`` -> ``(N, classes)``.
     """
+
+    input_ndim = None  # flattens whatever it gets: (N, 784) or (N, 1, 28, 28)
 
     def __init__(self, hidden=(256,), classes=10, activation="relu", **kwargs):
         super().__init__(**kwargs)
@@ -98,7 +138,7 @@ class MLP(nn.HybridBlock):
         return self.output(self.features(x))
 
 
-class LeNet(nn.HybridBlock):
+class LeNet(_CheckedInput, nn.HybridBlock):
     """LeNet-5 (LeCun et al., 1998) for 28x28 digits, as in d2l.
 
     conv 5x5 6ch (padding 2), pool 2x2, conv 5x5 16ch, pool 2x2, dense 120, dense 84, dense
@@ -150,7 +190,7 @@ def _classifier(hidden, dropout):
     return head
 
 
-class AlexNet(nn.HybridBlock):
+class AlexNet(_CheckedInput, nn.HybridBlock):
     """AlexNet's ideas (Krizhevsky et al., 2012) at the size of 28x28 images.
 
     Like the original: five conv layers with max-pooling after the 1st, 2nd and 5th, ReLU
@@ -218,7 +258,7 @@ def vgg_block(num_convs, channels, batch_norm=False):
     return block
 
 
-class VGG(nn.HybridBlock):
+class VGG(_CheckedInput, nn.HybridBlock):
     """VGG (Simonyan and Zisserman, 2014): VGG blocks from an ``arch`` table, then dense layers.
 
     ``arch=((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))`` with ``hidden=(4096, 4096)`` is
@@ -318,7 +358,7 @@ def resnet_spec(depth, channels=(16, 32, 64)):
     return [(n, channels[0], 1), (n, channels[1], 2), (n, channels[2], 2)]
 
 
-class ResNet(nn.HybridBlock):
+class ResNet(_CheckedInput, nn.HybridBlock):
     """CIFAR-style ResNet (He et al., 2016, section 4.2) with basic blocks, or its plain twin.
 
     Stem conv 3x3 (``channels[0]``) - BN - ReLU; three stages from :func:`resnet_spec` (the
@@ -420,7 +460,7 @@ class DepthwiseSeparable(nn.HybridBlock):
 MOBILENET_SPEC = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
 
 
-class MobileNet(nn.HybridBlock):
+class MobileNet(_CheckedInput, nn.HybridBlock):
     """MobileNet (v1) sized for 28x28: a conv stem, depthwise separable blocks, global pooling.
 
     The width multiplier alpha scales every layer's channels (``round(alpha * c)``), so the
@@ -465,7 +505,7 @@ class MobileNet(nn.HybridBlock):
 # A search space for NAS (notebook 09)
 # ----------------------------------------------------------------------------------------------
 
-class SearchNet(nn.HybridBlock):
+class SearchNet(_CheckedInput, nn.HybridBlock):
     """A tiny CNN whose shape is set by three searchable choices.
 
     Three stages of ``depth`` (conv ``kernel`` x ``kernel`` - BN - ReLU) layers with ``width``,

@@ -709,12 +709,18 @@ def imagenet_classes():
 # =================================================================================================
 # Using a model: preprocessing, top-k, and the zoo with a fallback
 # =================================================================================================
+#: largest resized photo (pixels) that preprocess builds whole before cropping (12 MB as RGB)
+RESIZE_LIMIT = 4_000_000
+
+
 def preprocess(image, size=224, mean=LITE_MEAN, std=LITE_STD):
     """Turn a photo into a network input: resize, center crop, scale.
 
     Steps: resize (bicubic) so the shorter side is ``round(size * 256 / 224)`` (256 for 224),
     crop the central ``size x size`` square (TensorFlow's and GluonCV's evaluation crop), then
-    ``(pixel - mean) / std`` per channel. The defaults are EfficientNet-Lite's
+    ``(pixel - mean) / std`` per channel. When the resized photo would exceed
+    :data:`RESIZE_LIMIT` pixels (a long thin strip), only the central crop is resampled, so
+    memory stays bounded. The defaults are EfficientNet-Lite's
     ``(pixel - 127) / 128``; GluonCV's zoo models need ``mean=IMAGENET_MEAN, std=IMAGENET_STD``
     (``load_pretrained`` returns the right one in ``info['preprocess']``).
 
@@ -747,9 +753,16 @@ def preprocess(image, size=224, mean=LITE_MEAN, std=LITE_STD):
     width, height = image.size
     scale = short / min(width, height)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
-    image = image.resize((new_w, new_h), Image.BICUBIC)
     left, top = (new_w - size) // 2, (new_h - size) // 2
-    image = image.crop((left, top, left + size, top + size))
+    if new_w * new_h <= RESIZE_LIMIT:  # any photo: resize, then crop (as notebook 10 does)
+        image = image.resize((new_w, new_h), Image.BICUBIC)
+        image = image.crop((left, top, left + size, top + size))
+    else:
+        # a long strip: resample only the central crop (its box in the photo's coordinates);
+        # resizing it whole would make a 20000 x 1 strip 5,120,000 x 256 pixels (GBs)
+        sx, sy = width / new_w, height / new_h
+        box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+        image = image.resize((size, size), Image.BICUBIC, box=box)
     x = (np.asarray(image, dtype=np.float32) - np.float32(mean)) / np.float32(std)
     return mx.nd.array(x.transpose(2, 0, 1)[None], dtype="float32")
 
@@ -783,6 +796,8 @@ def predict_topk(net, image, k=5, classes=None, preprocess=None):
     list of (str, float)
         ``(class name, probability)``, most probable first.
     """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a whole number >= 1 (how many classes to list), got {k!r}")
     if isinstance(image, mx.nd.NDArray):
         x = image
     else:

@@ -26,7 +26,7 @@ import io
 import ipywidgets as widgets
 import numpy as np
 
-from course_utils import pretrained
+from course_utils import images, pretrained
 
 __all__ = ["NotAnImageError", "decode_image", "image_to_bytes", "classify_bytes", "format_topk",
            "topk_figure", "show_topk", "UploadClassifier", "upload_classifier"]
@@ -34,11 +34,8 @@ __all__ = ["NotAnImageError", "decode_image", "image_to_bytes", "classify_bytes"
 FIGSIZE = (6, 2.4)
 DPI = 80
 DISPLAY_SIDE = 400  # photos are shrunk to at most this many pixels a side before drawing
-FORMATS = "JPEG, PNG, GIF, BMP, TIFF or WebP"
-
-
-class NotAnImageError(ValueError):
-    """The bytes are not an image Pillow can read; the message says what was received."""
+FORMATS = images.FORMATS
+NotAnImageError = images.NotAnImageError
 
 
 # ----------------------------------------------------------------------------- pure functions
@@ -53,55 +50,29 @@ def _as_bytes(data):
 def decode_image(data, name="the file"):
     """Decode an image file's bytes into an RGB picture, upright.
 
-    Phone photos often store "rotate me" in their EXIF data instead of rotated pixels; the
-    rotation is applied here, so the network sees what a photo viewer shows.
+    The course's one decoder, :func:`course_utils.images.decode` (also used for image folders):
+    the EXIF rotation of phone photos is applied, the format comes from the content, the pixel
+    count is checked from the header (at most 80 megapixels) before decoding, and 16-bit gray
+    is scaled to 0..255.
 
     Parameters
     ----------
     data : bytes, bytearray or memoryview
-        The whole file (JPEG, PNG, GIF, BMP, TIFF, WebP, ... anything Pillow reads).
+        The whole file (JPEG, PNG, GIF, BMP, TIFF or WebP).
     name : str
         The file's name, used in error messages.
 
     Returns
     -------
     PIL.Image.Image
-        Mode ``'RGB'`` (gray, palette, RGBA and CMYK files are converted; an animation gives its
-        first frame).
+        Mode ``'RGB'``.
 
     Raises
     ------
     NotAnImageError
         Empty, not an image, truncated or damaged, or too many pixels to decode safely.
     """
-    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
-
-    raw = _as_bytes(data)
-    if not raw:
-        raise NotAnImageError(f"{name} is empty (0 bytes): choose a photo ({FORMATS})")
-    # importing gluoncv.data switches Pillow to accept truncated files process-wide
-    # (gluoncv/data/mhp.py); a damaged upload must be reported, not silently half-decoded
-    accept_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
-    try:
-        image = Image.open(io.BytesIO(raw))
-        image.load()  # Image.open only reads the header; damage shows up here
-        image = ImageOps.exif_transpose(image)
-        return image.convert("RGB")
-    except UnidentifiedImageError:
-        start = raw[:16]
-        raise NotAnImageError(
-            f"{name} is not an image Pillow can read ({len(raw):,} bytes starting with "
-            f"{start!r}): choose a photo ({FORMATS})") from None
-    except Image.DecompressionBombError as err:
-        raise NotAnImageError(f"{name} has too many pixels to decode safely ({err}); "
-                              "shrink it below 80 megapixels and try again") from None
-    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data
-        raise NotAnImageError(f"{name} looks like an image but could not be decoded "
-                              f"({type(err).__name__}: {err}); it may be truncated or damaged: "
-                              "save it again or choose another photo") from None
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = accept_truncated
+    return images.decode(_as_bytes(data), name)
 
 
 def image_to_bytes(image, format="JPEG", quality=90):

@@ -8,8 +8,15 @@ learners into ``student/`` (the originals are never modified):
   notebook) is replaced by one markdown cell saying the solutions are in the instructor's copy;
 - every code cell's outputs are cleared and its execution count set to ``None``; saved widget
   state is dropped.
+
+A learner may already work in that folder. ``.student-copies.json`` there records the SHA-256 of
+each copy as written; a copy whose bytes differ from both that record and what would be written
+now was changed by someone, and is not overwritten (nothing at all is written) unless
+``force=True`` (``--force``). Copies are written readable by others (0644 under the usual
+umask 022), so a shared class folder works.
 """
 import copy
+import hashlib
 import json
 import os
 import tempfile
@@ -19,6 +26,7 @@ from course_utils import config
 
 SOLUTIONS_HEADING = "## Solutions"
 PLACEHOLDER = "Solutions are in the instructor's copy."
+RECORD = ".student-copies.json"
 
 
 class StudentError(RuntimeError):
@@ -123,22 +131,56 @@ def student_notebook(nb):
     return clear_outputs(nb), removed
 
 
-def _write_atomic(path, nb):
+def _notebook_text(nb):
     import nbformat
 
-    text = nbformat.writes(nbformat.from_dict(nb))  # validates; lists of lines as Jupyter saves
+    # validates; lists of lines, as Jupyter saves
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_atomic(path, data):
+    """Write ``data`` (bytes) to ``path`` through a temporary file, with the umask's mode."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.write("\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600: unreadable from a class share
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
-def make_student_versions(out_dir, notebooks=None):
+def _read_record(out_dir):
+    try:
+        record = json.loads((out_dir / RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _changed_copies(planned, record):
+    """The existing copies in ``planned`` that someone edited since they were written."""
+    changed = []
+    for dest, data in planned:
+        try:
+            current = dest.read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            raise StudentError(f"Cannot read the existing copy {dest} ({err}).") from err
+        if current != data and _sha256(current) != record.get(dest.name):
+            changed.append(dest)
+    return changed
+
+
+def make_student_versions(out_dir, notebooks=None, force=False):
     """Write student versions of notebooks into ``out_dir``.
 
     Parameters
@@ -147,6 +189,9 @@ def make_student_versions(out_dir, notebooks=None):
         Where the copies go (created if needed); must not be the folder of an original.
     notebooks : list of paths, optional
         The notebooks to copy (default: every ``*.ipynb`` in ``notebooks/``).
+    force : bool
+        Overwrite copies that were changed after they were written (a learner's work).
+        Without it such copies stop the whole run before anything is written.
 
     Returns
     -------
@@ -158,7 +203,7 @@ def make_student_versions(out_dir, notebooks=None):
                else [Path(p) for p in notebooks])
     if not sources:
         raise StudentError(f"No notebooks found in {config.NOTEBOOK_DIR}; pass their paths.")
-    written = []
+    planned, removed_counts = [], []
     for src in sources:
         src = src.expanduser().resolve()
         if src.parent == out_dir:
@@ -172,8 +217,21 @@ def make_student_versions(out_dir, notebooks=None):
         if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
             raise StudentError(f"{src} is not a Jupyter notebook (no list of cells).")
         student, removed = student_notebook(nb)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        dest = out_dir / src.name
-        _write_atomic(dest, student)
+        planned.append((out_dir / src.name, _notebook_text(student).encode("utf-8")))
+        removed_counts.append(removed)
+    record = _read_record(out_dir)
+    changed = [] if force else _changed_copies(planned, record)
+    if changed:
+        names = ", ".join(p.name for p in changed)
+        raise StudentError(
+            f"{len(changed)} copy(ies) in {out_dir} were changed since they were written "
+            f"({names}): a learner's work, probably. Nothing was written. Move them elsewhere, "
+            "write to another folder (--out), or pass --force to overwrite them.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (dest, data), removed in zip(planned, removed_counts):
+        _write_atomic(dest, data)
+        record[dest.name] = _sha256(data)
         written.append((dest, removed))
+    _write_atomic(out_dir / RECORD, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
     return written

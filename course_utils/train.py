@@ -125,6 +125,59 @@ def _progress_bar(total, enabled):
     return tqdm(total=total, unit="batch", leave=False)
 
 
+def _check_rate(lr):
+    """``lr`` must be a positive finite number (a negative one climbs the loss)."""
+    try:
+        ok = float(lr) > 0 and np.isfinite(float(lr))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"lr must be a positive finite number, e.g. 0.1; got {lr!r}")
+
+
+def _check_batch(X, y, epoch, batch):
+    """Refuse a batch with NaN/inf inputs or labels that are not whole numbers >= 0.
+
+    One pass over data that the loader already holds (a NaN anywhere makes the sum NaN); it
+    costs well under a millisecond for a batch of 128 images.
+    """
+    x = X.asnumpy() if isinstance(X, mx.nd.NDArray) else np.asarray(X)
+    bad = 0
+    if not np.isfinite(x.sum()):  # rare: count (a sum of huge finite values overflows too)
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+    if bad:
+        raise ValueError(
+            f"epoch {epoch}, batch {batch}: the inputs X hold {bad} NaN or infinite value(s); "
+            "a network cannot learn from them (ReLU hides NaN as 0 and the weights turn NaN). "
+            "Find them with np.isnan(X).any(axis=...) and drop or replace those images.")
+    labels = y.asnumpy() if isinstance(y, mx.nd.NDArray) else np.asarray(y)
+    if labels.ndim != 1:
+        return None  # soft targets (N, K) from the loader: checked by the loss
+    if labels.size and (labels.min() < 0 or not np.array_equal(labels, np.round(labels))):
+        raise ValueError(
+            f"epoch {epoch}, batch {batch}: labels must be class indices 0, 1, ..., K-1; "
+            f"found {labels[(labels < 0) | (labels != np.round(labels))][0]!r}. "
+            "Map your classes to 0..K-1 (e.g. y - 1 for labels 1..K).")
+    return labels.max() if labels.size else None
+
+
+def _check_labels_fit(top_label, num_outputs, epoch, batch):
+    if top_label is not None and top_label >= num_outputs:
+        raise ValueError(
+            f"epoch {epoch}, batch {batch}: found label {int(top_label)}, but the network has "
+            f"{num_outputs} outputs, so labels must lie in 0..{num_outputs - 1}. Labels 1..K "
+            "need y - 1; K classes need a last layer with K outputs.")
+
+
+def _check_loss(loss_value, epoch, batch, trainer):
+    if not np.isfinite(loss_value):
+        raise FloatingPointError(
+            f"the training loss became {loss_value} in epoch {epoch}, batch {batch}: the learning "
+            f"rate ({trainer.learning_rate}) is probably too high; try one 10x smaller (the "
+            "inputs were checked: all finite). Re-create the network before training again: "
+            "its weights are no longer finite.")
+
+
 def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
         optimizer_params=None, ctx=None, loss=None, trainer=None, init=None,
         batch_transform=None, teacher=None, lr_scheduler=None, kvstore="device",
@@ -178,6 +231,13 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
     """
     if not isinstance(num_epochs, int) or num_epochs < 1:
         raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
+    if teacher is not None and loss is None:
+        raise ValueError(
+            "teacher= needs a loss that uses the teacher's logits, e.g. "
+            "loss=tricks.make_distillation_loss(temperature, hard_weight); the default loss "
+            "would take them as sample weights.")
+    if trainer is None and lr_scheduler is None:
+        _check_rate((optimizer_params or {}).get("learning_rate", lr))
     ctxs = _as_list(ctx)
     _ensure_initialized(net, ctxs, init)
     if teacher is not None:
@@ -208,7 +268,9 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
             correct = [mx.nd.zeros(1, ctx=c) for c in ctxs]
             seen = 0
             start = time.perf_counter()
-            for X, y in train_iter:
+            pending = None  # the previous batch's loss: read while this batch computes
+            for batch, (X, y) in enumerate(train_iter, 1):
+                top_label = _check_batch(X, y, epoch, batch)
                 target = y
                 if batch_transform is not None:
                     X, target = batch_transform(X, y)
@@ -216,9 +278,9 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
                 teacher_out = [teacher(x) for x in xs] if teacher is not None else None
                 with autograd.record():
                     outs = [net(x) for x in xs]
+                    _check_labels_fit(top_label, outs[0].shape[-1], epoch, batch)
                     if teacher is not None:
-                        losses = [(loss or hard_ce)(o, t, tl)
-                                  for o, t, tl in zip(outs, ts, teacher_out)]
+                        losses = [loss(o, t, tl) for o, t, tl in zip(outs, ts, teacher_out)]
                     elif loss is not None:
                         losses = [loss(o, t) for o, t in zip(outs, ts)]
                     else:
@@ -226,12 +288,23 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
                                   for o, t in zip(outs, ts)]
                 autograd.backward(losses)
                 trainer.step(X.shape[0] * workers)
-                for i, (o, l, yy) in enumerate(zip(outs, losses, ys)):  # parts per device
-                    loss_sum[i] += l.sum()
+                parts = [l.sum() for l in losses]
+                for i, (o, part, yy) in enumerate(zip(outs, parts, ys)):  # parts per device
+                    loss_sum[i] += part
                     correct[i] += (o.argmax(axis=1) == yy.astype("float32")).sum()
+                batch_loss = parts[0] if len(parts) == 1 else mx.nd.add_n(
+                    *[p.as_in_context(ctxs[0]) for p in parts])
+                if pending is not None:
+                    _check_loss(pending[1].asscalar(), epoch, pending[0], trainer)
+                pending = (batch, batch_loss)
                 seen += X.shape[0]
                 if bar is not None:
                     bar.update(1)
+            if seen == 0:
+                raise ValueError(
+                    f"train_iter yielded no batches in epoch {epoch}: is the data set empty, or "
+                    "is it a generator that was used up (pass a DataLoader or a list instead)?")
+            _check_loss(pending[1].asscalar(), epoch, pending[0], trainer)
             train_loss = float(sum(v.asscalar() for v in loss_sum)) / seen
             train_acc = float(sum(v.asscalar() for v in correct)) / seen
             seconds = time.perf_counter() - start
@@ -242,10 +315,6 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
                 bar.set_postfix(loss=f"{train_loss:.3f}", test_acc=test_acc)
             if on_epoch is not None:
                 on_epoch(history)
-            if not np.isfinite(train_loss):
-                raise FloatingPointError(
-                    f"the training loss became {train_loss} in epoch {epoch}: the learning rate "
-                    f"({trainer.learning_rate}) is probably too high; try one 10x smaller.")
     finally:
         if bar is not None:
             bar.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import config  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
+from course_utils import images
 import mxnet as mx
 from mxnet import autograd, gluon
 from mxnet.gluon import nn
@@ -31,7 +32,7 @@ __all__ = ["new_output_layer", "freeze", "freeze_batchnorm", "set_lr_mult", "cou
            "IMAGE_EXTENSIONS"]
 
 #: file types that ``gluon.data.vision.ImageFolderDataset`` reads
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 #: files that operating systems and Jupyter leave in folders; skipped without a word
 _SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
 
@@ -261,15 +262,29 @@ class ImageFolder(gluon.data.vision.ImageFolderDataset):
     ``root/<class>/<image>``: each sub-folder is a class (sorted by name, label 0, 1, ...).
     Hidden files and folders (``.DS_Store``, ``.ipynb_checkpoints``) are skipped. Anything else
     that cannot become a labelled image raises :class:`FolderError` naming the file and the fix:
-    a missing folder, fewer than two classes, an empty class, a file that is not a .jpg/.jpeg/
-    .png image, or one that does not open as an image.
+    a missing folder, fewer than two classes, an empty class, a file without an image
+    extension (.jpg, .jpeg, .png, .webp, .bmp, .gif, .tif), or one whose header does not open
+    as an image of at most 80 megapixels.
 
-    Items are ``(image, label)``: the image as ``(H, W, 3)`` uint8 NDArray, or whatever
-    ``transform(image, label)`` returns. ``classes`` (= ``synsets``) lists the class names.
+    Items are ``(image, label)``: the image as ``(H, W, 3)`` uint8 NDArray (``flag=0``: gray
+    ``(H, W, 1)``), or whatever ``transform(image, label)`` returns. Images are decoded by
+    :func:`course_utils.images.decode`, as uploads are: EXIF orientation applied, 16-bit gray
+    scaled, a truncated file refused with its name. ``classes`` (= ``synsets``) lists the class
+    names.
     """
 
     def __init__(self, root, flag=1, transform=None):
         super().__init__(str(root), flag=flag, transform=transform)
+
+    def __getitem__(self, idx):
+        path, label = self.items[idx]
+        picture = images.decode(path)
+        pixels = np.asarray(picture.convert("L"))[:, :, None] if self._flag == 0 else \
+            np.asarray(picture)
+        image = mx.nd.array(pixels, dtype="uint8")
+        if self._transform is not None:
+            return self._transform(image, label)
+        return image, label
 
     def _list_images(self, root):
         root_path = Path(root)
@@ -334,15 +349,12 @@ class ImageFolder(gluon.data.vision.ImageFolderDataset):
 
 
 def _check_image_file(path):
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with Image.open(path) as img:
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise FolderError(f"{path} has an image extension but is not a readable image "
-                          f"({type(err).__name__}). Open it in an image viewer and save it again "
-                          "as .jpg or .png, or delete it.") from err
+        images.check(path)
+    except images.NotAnImageError as err:
+        raise FolderError(f"{path} has an image extension but is not a readable image ({err}). "
+                          "Open it in an image viewer and save it again as .jpg or .png, or "
+                          "delete it.") from None
 
 
 def image_folder(path, size=128, mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0)):
