@@ -15,7 +15,7 @@ RUNENV  := COURSE_PROFILE=default COURSE_QUIET=1 COURSE_THREADS=2
 # jupyter lab refuses to run as root (containers, cloud VMs) unless told
 LABFLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test setup unit notebooks browser-test execute check bench doctor prepare clean
+.PHONY: lab test setup unit notebooks browser-test execute timings check bench doctor prepare clean
 
 # PYTHON=... with an existing $(VENV) of another Python version: stop, rather than quietly run
 # the old one (make setup VENV=.venv312 PYTHON=python3.12 keeps a second venv beside the first)
@@ -76,8 +76,14 @@ execute: $(DONE)
 	$(RUNENV) $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 $(NB)
 
+# notebook hygiene (the shared copy of the checker where there is one, else the repository's)
 check:
-	python3 ../shared/tools/check_notebooks.py notebooks
+	python3 $(firstword $(wildcard ../shared/tools/check_notebooks.py) tools/check_notebooks.py) notebooks
+
+# execute every notebook alone, one after another, save it, record its time and memory
+# (docs/timings.json, the table in docs/teaching.md); nothing else should run meanwhile
+timings: $(DONE)
+	$(PY) benchmarks/time_notebooks.py $(NB)
 
 bench: $(DONE)
 	$(PY) benchmarks/bench_fit.py
