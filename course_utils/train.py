@@ -178,10 +178,25 @@ def _check_loss(loss_value, epoch, batch, trainer):
             "its weights are no longer finite.")
 
 
+def _make_schedule(schedule, lr, num_epochs, train_iter, warmup_epochs, lr_scheduler):
+    """The scheduler that ``fit(..., schedule=...)`` asks for, over all of fit's iterations."""
+    if lr_scheduler is not None:
+        raise ValueError("give schedule= or lr_scheduler=, not both; schedule='cosine' builds "
+                         "the scheduler from lr, num_epochs and len(train_iter) for you.")
+    if schedule not in ("cosine", "step"):
+        raise ValueError(f"schedule must be 'cosine', 'step' or None; got {schedule!r}")
+    _check_rate(lr)
+    from course_utils import tricks
+
+    step_epochs = (num_epochs // 2, 3 * num_epochs // 4) if schedule == "step" else ()
+    return tricks.make_lr_scheduler(schedule, lr, num_epochs, len(train_iter),
+                                    warmup_epochs=warmup_epochs, step_epochs=step_epochs)
+
+
 def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
         optimizer_params=None, ctx=None, loss=None, trainer=None, init=None,
         batch_transform=None, teacher=None, lr_scheduler=None, kvstore="device",
-        progress=None, on_epoch=None):
+        progress=None, on_epoch=None, schedule=None, warmup_epochs=0):
     """Train a classifier for ``num_epochs`` and return its :class:`History`.
 
     Parameters
@@ -224,6 +239,11 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
         Show a progress bar; None shows one unless ``COURSE_QUIET`` is set.
     on_epoch : callable, optional
         Called as ``on_epoch(history)`` after each epoch (e.g. a live plot).
+    schedule : {'cosine', 'step', None}
+        Builds ``lr_scheduler`` with :func:`course_utils.tricks.make_lr_scheduler` from ``lr``
+        over ``num_epochs x len(train_iter)`` iterations (give either this or ``lr_scheduler``).
+    warmup_epochs : int
+        Epochs of linear warm-up for ``schedule``.
 
     Returns
     -------
@@ -236,6 +256,9 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
             "teacher= needs a loss that uses the teacher's logits, e.g. "
             "loss=tricks.make_distillation_loss(temperature, hard_weight); the default loss "
             "would take them as sample weights.")
+    if schedule is not None:
+        lr_scheduler = _make_schedule(schedule, lr, num_epochs, train_iter, warmup_epochs,
+                                      lr_scheduler)
     if trainer is None and lr_scheduler is None:
         _check_rate((optimizer_params or {}).get("learning_rate", lr))
     ctxs = _as_list(ctx)

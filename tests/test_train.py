@@ -165,3 +165,36 @@ def test_schedule_keeps_its_base_rate_with_every_optimizer(optimizer, capsys):
               on_epoch=lambda h: trainer_rates.append(schedule.base_lr))
     assert trainer_rates == [0.05]
     assert "overwritten" not in capsys.readouterr().out
+
+
+def test_fit_schedule_cosine_matches_lr_curve(monkeypatch):
+    """fit(schedule='cosine') gives each update the rate tricks.lr_curve lists."""
+    from course_utils import tricks
+    rng = np.random.default_rng(0)
+    X = mx.nd.array(rng.normal(size=(24, 4)).astype("float32"))
+    y = mx.nd.array(rng.integers(0, 3, size=24).astype("float32"))
+    batches = [(X[i:i + 8], y[i:i + 8]) for i in range(0, 24, 8)]
+    rates = []
+    real_step = gluon.Trainer.step
+
+    def step(self, batch_size, ignore_stale_grad=False):
+        real_step(self, batch_size, ignore_stale_grad)
+        rates.append(self._optimizer._get_lr(0))
+
+    monkeypatch.setattr(gluon.Trainer, "step", step)
+    train.fit(gluon.nn.Dense(3), batches, num_epochs=2, lr=0.5, schedule="cosine",
+              ctx=mx.cpu(), progress=False)
+    # a Trainer asks its scheduler for iteration 1 on the first step (see tricks.lr_at)
+    expected = [tricks.lr_at("cosine", i, 6, 0.5) for i in range(1, 7)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+
+
+def test_fit_schedule_with_lr_scheduler_refused():
+    from course_utils import tricks, train as train_mod
+    import mxnet as mx
+    from mxnet import gluon
+    batches = [(mx.nd.ones((4, 2)), mx.nd.zeros(4))] * 3
+    with pytest.raises(ValueError, match="not both"):
+        train_mod.fit(gluon.nn.Dense(2), batches, num_epochs=2, schedule="cosine",
+                      lr_scheduler=tricks.make_lr_scheduler("cosine", 0.1, 2, 3),
+                      ctx=mx.cpu(), progress=False)
