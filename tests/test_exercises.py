@@ -99,7 +99,7 @@ def _identity_block(which):
 
 
 def _mutants(arch, keep_self=False, drop_last=False):  # notebook 09, Solution 1
-    choices = {"depth": (1, 2, 3), "width": (8, 16, 32), "kernel": (3, 5, 7)}
+    choices = {"depth": (1, 2, 3), "width": (4, 8, 16, 32), "kernel": (3, 5, 7)}
     out = [tuple(arch)] if keep_self else []
     for i, values in enumerate(choices.values()):
         j = values.index(arch[i])

@@ -236,7 +236,7 @@ def _(answer):
 
 # ---------------------------------------------------------------- 09: NAS and the model zoo
 
-WIDER = {"depth": (1, 2, 3), "width": (8, 16, 32), "kernel": (3, 5, 7)}
+WIDER = {"depth": (1, 2, 3), "width": (4, 8, 16, 32), "kernel": (3, 5, 7)}
 
 
 @exercise("09.1", "mutants of the winner",
@@ -258,7 +258,7 @@ def _(answer):
         raise Mismatch("some mutants appear twice")
     outside = [m for m in got if any(v not in values for v, values in zip(m, WIDER.values()))]
     if outside:
-        raise Mismatch(f"{outside[0]} is outside the space depth 1-3, width 8/16/32, kernel 3/5/7")
+        raise Mismatch(f"{outside[0]} is outside the space depth 1-3, width 4/8/16/32, kernel 3/5/7")
     far = [m for m in got if m not in expected]
     if far:
         raise Mismatch(f"{far[0]} is more than one step from {arch}: change one choice, to a neighbouring value")
