@@ -53,7 +53,7 @@ __all__ = [
     "CheckpointError", "UnsafeCheckpointError", "EfficientNetLite", "MBConv", "ConvBN",
     "LITE0_SPEC", "efficientnet_lite0", "imagenet_classes", "preprocess", "predict_topk",
     "load_pretrained", "prepare_weights", "find_checkpoint", "verify_checkpoint",
-    "load_torch_state_dict", "convert_checkpoint",
+    "load_torch_state_dict", "convert_checkpoint", "verify_converted", "checksum_path",
 ]
 
 # --- the source checkpoint ----------------------------------------------------------------------
@@ -176,6 +176,15 @@ class _RestrictedUnpickler(pickle.Unpickler):
             raise CheckpointError(f"{self.path}: malformed tensor record (offset "
                                   f"{storage_offset!r}, size {size!r}, stride {stride!r})")
         _dtype, numel = self.storages[str(storage)]
+        elements = int(np.prod(size, dtype=object))  # Python ints: no overflow
+        if elements > numel or any(s == 0 and n > 1 for n, s in zip(size, stride)):
+            # a state dict's tensors own their data: more elements than the storage holds, or a
+            # stride of 0 (one number repeated), is a tiny file asking for a huge allocation
+            raise CheckpointError(
+                f"{self.path}: a tensor of size {size} (stride {stride}, {elements:,} elements) "
+                f"is built from a storage of {numel:,} elements; a file of weights never repeats "
+                "its data this way, so it was refused before anything was allocated. The file is "
+                "damaged or hostile: delete it and get the weights from a source you trust.")
         if all(size):  # a tensor with a zero dimension reads nothing
             last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
             if last >= numel:
@@ -567,13 +576,14 @@ def find_checkpoint(download=True, timeout=120):
     CheckpointError
         A copy exists but is damaged (the message names it and the fix), or no copy can be found.
     """
-    cached = config.cache_dir("models") / CHECKPOINT_NAME
+    cached = config.MXNET_HOME / "models" / CHECKPOINT_NAME  # nothing created just to look
     installed = _installed_checkpoint()
     if installed is not None:
         return verify_checkpoint(installed)
     if cached.is_file():
         return verify_checkpoint(cached, fix=f"delete {cached} and {_INSTALL_HINT}")
     if download:
+        _make_folder(cached.parent)
         return _download_checkpoint(cached, timeout)
     raise CheckpointError(f"the EfficientNet-Lite0 weights were not found (no package "
                           f"{CHECKPOINT_PACKAGE}, no {cached}); {_INSTALL_HINT}")
@@ -613,15 +623,100 @@ def convert_checkpoint(src, dst):
             raise CheckpointError(f"{src}: {name} has shape {state[name].shape}, the network "
                                   f"expects {param.shape}")
         param.set_data(mx.nd.array(state[name], dtype="float32"))
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(dst.with_name(f"{dst.name}.{os.getpid()}-{threading.get_ident()}.part"))
+    needed = 4 * sum(param.data().size for _, param in pairs)  # float32
+    _make_folder(dst.parent)
+    tag = f"{os.getpid()}-{threading.get_ident()}.part"
+    tmp, tmp_sum = (dst.with_name(f"{dst.name}.{tag}"), dst.with_name(f"{dst.name}.sha256.{tag}"))
     try:
-        net.save_parameters(tmp)
-        os.replace(tmp, dst)
+        try:
+            tmp.touch()  # a folder we cannot write fails here with a clear errno, not in MXNet
+            net.save_parameters(str(tmp))
+            tmp_sum.write_text(f"{_sha256(tmp)}  {dst.name}\n")
+            os.replace(tmp_sum, checksum_path(dst))  # a checksum without its file is harmless
+            os.replace(tmp, dst)
+        except (OSError, mx.base.MXNetError) as err:
+            raise _write_error(dst.parent, dst.name, needed, err) from None
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for part in (tmp, tmp_sum):
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
     return dst
+
+
+def checksum_path(params):
+    """Where the SHA-256 of a converted ``.params`` file is kept: ``<params>.sha256``."""
+    params = Path(params)
+    return params.with_name(params.name + ".sha256")
+
+
+def verify_converted(path):
+    """Check a converted ``.params`` file against the SHA-256 recorded when it was written.
+
+    Parameters
+    ----------
+    path : str or Path
+        E.g. ``$MXNET_HOME/models/efficientnet_lite0-57934424.params``; its checksum is in
+        ``<path>.sha256`` (written by :func:`convert_checkpoint`, in ``sha256sum`` format).
+
+    Returns
+    -------
+    bool
+        True: the file is exactly what was converted. False: no checksum was recorded (a file
+        converted by an older version of the course); it cannot be vouched for.
+
+    Raises
+    ------
+    CheckpointError
+        The file differs from what was converted (damaged); the message names it and the fix.
+    """
+    path = Path(path)
+    try:
+        recorded = checksum_path(path).read_text().split()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
+        return False
+    digest = _sha256(path)
+    if digest != recorded:
+        raise CheckpointError(
+            f"{path} is damaged: its SHA-256 is {digest[:16]}..., but {recorded[:16]}... was "
+            f"recorded in {checksum_path(path).name} when it was converted. Delete it and run: "
+            "python -m course_utils prepare")
+    return True
+
+
+_CACHE_FIX = ("point MXNET_HOME at a writable folder with room before starting Jupyter, e.g. "
+              "export MXNET_HOME=$HOME/course-cache (or $PWD/.mxnet), then restart the kernel")
+
+
+def _make_folder(folder):
+    """Create the cache folder ``folder``, or raise a :class:`CheckpointError` that says why."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _write_error(folder, None, 0, err) from None
+
+
+def _write_error(folder, name, needed, err):
+    """A :class:`CheckpointError` for a failed write of ``name`` (``needed`` bytes) into the
+    cache folder ``folder`` (``name`` None: creating the folder failed)."""
+    import errno
+    import shutil
+
+    head = (f"cannot write the converted weights {name} into {folder}" if name else
+            f"cannot create the folder {folder}")
+    blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    free = shutil.disk_usage(blocker).free if blocker is not None and blocker.is_dir() else None
+    if getattr(err, "errno", None) == errno.ENOSPC or (free is not None and free < needed):
+        room = f"; {free / 1e6:.0f} MB are free" if free is not None else ""
+        need = f", which needs about {needed / 1e6:.0f} MB" if needed else ""
+        return CheckpointError(f"the disk is full: {head}{need}{room}. Free some space there, "
+                               f"or {_CACHE_FIX}")
+    if blocker is not None and not blocker.is_dir():
+        why = f"{blocker} is a file, not a folder"
+    else:
+        reason = getattr(err, "strerror", None) or str(err).splitlines()[0][:80]
+        why = f"the folder is not writable ({reason})"
+    return CheckpointError(f"{head}: {why} (MXNET_HOME is {config.MXNET_HOME}). To fix it, "
+                           f"{_CACHE_FIX}")
 
 
 def _params_path():
@@ -649,7 +744,7 @@ def efficientnet_lite0(ctx=None):
     """
     ctx = ctx or mx.cpu()
     path = _params_path()
-    if not path.is_file():
+    if not _converted_ok(path):
         convert_checkpoint(find_checkpoint(), path)
     net = EfficientNetLite()
     try:
@@ -661,6 +756,18 @@ def efficientnet_lite0(ctx=None):
         convert_checkpoint(find_checkpoint(), path)
         net.load_parameters(str(path), ctx=ctx)
     return net
+
+
+def _converted_ok(path):
+    """True when ``path`` holds the verified conversion; warns once when it is damaged."""
+    if not path.is_file():
+        return False
+    try:
+        return verify_converted(path)  # False: no checksum recorded (older cache), convert again
+    except CheckpointError:
+        warnings.warn(f"{path} is damaged (its SHA-256 differs from the one recorded at "
+                      "conversion); converting it again from the verified source", stacklevel=3)
+        return False
 
 
 def prepare_weights():
@@ -683,6 +790,7 @@ def prepare_weights():
     for name, param in _torch_names(net):
         if not np.array_equal(param.data().asnumpy(), state[name]):
             path.unlink()
+            checksum_path(path).unlink(missing_ok=True)
             raise CheckpointError(f"{path} does not match {source} at {name}; it was deleted: "
                                   "run python -m course_utils prepare again")
     return path
@@ -864,6 +972,33 @@ def _zoo_get_model(name, timeout, ctx):
     raise TimeoutError(f"no answer within {timeout} s")
 
 
+@contextlib.contextmanager
+def _removing_zoo_leftovers(name):
+    """Remove what GluonCV's attempt to get ``name`` created and left: its 0-byte ``.lock``
+    (always), a partial ``.zip`` (after a failure), the ``models`` folder if it was made empty.
+
+    Only files that did not exist before are removed.
+    """
+    from gluoncv.model_zoo import model_store
+
+    root = _zoo_root()
+    stem = f"{name}-{model_store.short_hash(name)}"
+    lock, partial = root / f"{stem}.lock", root / f"{stem}.zip"
+    had = {f for f in (root, lock, partial) if f.exists()}
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        for leftover in (lock, partial) if failed else (lock,):
+            if leftover not in had:
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+        if root not in had:
+            with contextlib.suppress(OSError):
+                root.rmdir()  # only if empty
+
+
 def load_pretrained(name=None, timeout=10, ctx=None):
     """An ImageNet-trained network: GluonCV's ``name`` if it can be had, else EfficientNet-Lite0.
 
@@ -911,13 +1046,14 @@ def load_pretrained(name=None, timeout=10, ctx=None):
            "preprocess": _zoo_preprocess()}
     start = time.monotonic()
     try:
-        cached = _zoo_cached_file(name)
-        if cached is not None:
-            net = model_zoo.get_model(name, pretrained=True, ctx=ctx, root=str(_zoo_root()))
-            zoo.update(source=f"GluonCV model zoo, cached {cached}",
-                       note=f"{name} from GluonCV's model zoo (cached weights)")
-            return net, zoo
-        net = _zoo_get_model(name, timeout, ctx)
+        with _removing_zoo_leftovers(name):
+            cached = _zoo_cached_file(name)
+            if cached is not None:
+                net = model_zoo.get_model(name, pretrained=True, ctx=ctx, root=str(_zoo_root()))
+                zoo.update(source=f"GluonCV model zoo, cached {cached}",
+                           note=f"{name} from GluonCV's model zoo (cached weights)")
+                return net, zoo
+            net = _zoo_get_model(name, timeout, ctx)
     except Exception as err:  # noqa: BLE001  offline, DNS, HTTP, timeout, sha1: all mean fall back
         if "not available" in str(err):  # e.g. NASNet: GluonCV never published its weights
             why = f"GluonCV has no pretrained weights for {name}"
