@@ -227,3 +227,28 @@ def test_import_model_names_a_damaged_file_and_says_export_again(exported, which
     assert message.startswith(f"{named} {shown}")
     assert "transfer.export_model(net, " in message and "Traceback" not in message
     assert _files(prefix.parent) == ["mine-0000.params", "mine-symbol.json"]  # nothing removed
+
+
+# ---------------------------------------------------------------- issue 15 case 3: image_folder
+def test_a_tiny_strip_image_in_an_image_folder_loads_in_bounded_memory(tmp_path):
+    """The upload path is covered in test_faults.py; image_folder shares preprocess."""
+    import subprocess
+    import sys
+
+    from test_faults import _png
+
+    for name in ("strips", "other"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.png").write_bytes(_png(20000, 1))  # 5,120,000 x 256 if resized whole
+    probe = ("import resource, sys, course_utils\n"
+             "from course_utils import transfer\n"
+             "rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+             "before = rss(); x, label = transfer.image_folder(sys.argv[1], size=128)[0]\n"
+             "print(*x.shape, label, rss() - before)\n")
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    *shape, label, grown_mb = (int(v) for v in done.stdout.split())
+    assert shape == [3, 128, 128] and label == 0  # item 0: other/a.png, also a strip
+    assert grown_mb < 100, f"one item raised the peak RSS by {grown_mb} MB"
+    assert _files(tmp_path) == ["other", "other/a.png", "strips", "strips/a.png"]
