@@ -245,8 +245,7 @@ def convert_checkpoint(src, dst):
         try:
             tmp.touch()  # a folder we cannot write fails here with a clear errno, not in MXNet
             net.save_parameters(str(tmp))
-            tmp_sum.write_text(f"{_sha256(tmp)}  {dst.name}\n")
-            os.replace(tmp_sum, checksum_path(dst))  # a checksum without its file is harmless
+            _record_checksum(dst, tmp, tmp_sum)  # a checksum without its file is harmless
             os.replace(tmp, dst)
         except (OSError, mx.base.MXNetError) as err:
             raise _write_error(dst.parent, dst.name, needed, err) from None
@@ -255,6 +254,12 @@ def convert_checkpoint(src, dst):
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
     return dst
+
+
+def _record_checksum(params, written, tmp_sum):
+    """Write ``<params>.sha256`` (``sha256sum`` format) for the bytes of ``written``, atomically."""
+    tmp_sum.write_text(f"{_sha256(written)}  {params.name}\n")
+    os.replace(tmp_sum, checksum_path(params))
 
 
 def checksum_path(params):
@@ -377,18 +382,46 @@ def _converted_ok(path):
     if not path.is_file():
         return False
     try:
-        return verify_converted(path)  # False: no checksum recorded (older cache), convert again
+        if verify_converted(path):
+            return True
     except CheckpointError:
         warnings.warn(f"{path} is damaged (its SHA-256 differs from the one recorded at "
                       "conversion); converting it again from the verified source", stacklevel=3)
         return False
+    # no checksum recorded (a cache from an older course version, maybe read-only): compare it
+    # with the source once, and record its checksum if the folder can be written
+    net = EfficientNetLite()
+    try:
+        net.load_parameters(str(path))
+    except (mx.base.MXNetError, AssertionError):
+        return False
+    source = find_checkpoint()
+    if _first_difference(net, source) is not None:
+        warnings.warn(f"{path} differs from {source.name} (damaged); converting it again",
+                      stacklevel=3)
+        return False
+    tmp_sum = path.with_name(f"{path.name}.sha256.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        _record_checksum(path, path, tmp_sum)
+    except OSError:  # a read-only cache: the file is right, only its checksum is not kept
+        with contextlib.suppress(OSError):
+            tmp_sum.unlink()
+    return True
+
+
+def _first_difference(net, source):
+    """The first checkpoint tensor name where ``net``'s weights differ from ``source``, or None."""
+    state = load_torch_state_dict(source)
+    return next((name for name, param in torch_names(net)
+                 if not np.array_equal(param.data().asnumpy(), state[name])), None)
 
 
 def prepare_weights():
     """Convert the EfficientNet-Lite0 checkpoint (if needed) and verify the result.
 
     Called by ``python -m course_utils prepare``. Verification: the source's SHA-256, then the
-    saved ``.params`` reloaded and compared tensor by tensor with the source.
+    saved ``.params`` reloaded and compared tensor by tensor with the source (and its recorded
+    SHA-256, see :func:`verify_converted`).
 
     Returns
     -------
@@ -397,16 +430,12 @@ def prepare_weights():
     """
     source = find_checkpoint()
     path = _params_path()
-    if not path.is_file():
-        convert_checkpoint(source, path)
-    state = load_torch_state_dict(source)
-    net = efficientnet_lite0()
-    for name, param in torch_names(net):
-        if not np.array_equal(param.data().asnumpy(), state[name]):
-            path.unlink()
-            checksum_path(path).unlink(missing_ok=True)
-            raise CheckpointError(f"{path} does not match {source} at {name}; it was deleted: "
-                                  "run python -m course_utils prepare again")
+    name = _first_difference(efficientnet_lite0(), source)  # converts first if needed
+    if name is not None:
+        path.unlink()
+        checksum_path(path).unlink(missing_ok=True)
+        raise CheckpointError(f"{path} does not match {source} at {name}; it was deleted: "
+                              "run python -m course_utils prepare again")
     return path
 
 

@@ -139,16 +139,39 @@ def test_a_bit_flipped_converted_file_is_noticed_and_converted_again(home):
     assert not list(home.rglob("*.part"))
 
 
-def test_a_converted_file_without_a_checksum_is_converted_again(home):
+def test_an_older_cache_without_a_checksum_is_compared_with_the_source(home):
     pretrained.efficientnet_lite0()
     params = home / "models" / pretrained.PARAMS_NAME
-    pretrained.checksum_path(params).unlink()  # as an older course version left the cache
+    checksum = pretrained.checksum_path(params)
+    checksum.unlink()  # as an older course version left the cache
+    written = params.stat().st_mtime_ns
+    assert pretrained.verify_converted(params) is False  # cannot be vouched for by itself
+    net = pretrained.efficientnet_lite0()  # intact: kept, and its checksum recorded
+    assert _weights_equal_source(net) and params.stat().st_mtime_ns == written
+    assert pretrained.verify_converted(params) is True
+
+    checksum.unlink()
     raw = bytearray(params.read_bytes())
     raw[len(raw) // 2] ^= 0x10
     params.write_bytes(bytes(raw))
-    assert pretrained.verify_converted(params) is False  # cannot be vouched for
-    net = pretrained.efficientnet_lite0()
+    with pytest.warns(UserWarning, match="differs from efficientnet-lite0-57934424.pth"):
+        net = pretrained.efficientnet_lite0()  # damaged: converted again
     assert _weights_equal_source(net) and pretrained.verify_converted(params) is True
+    assert not list(home.rglob("*.part"))
+
+
+def test_a_read_only_older_cache_still_loads(home, monkeypatch):
+    pretrained.efficientnet_lite0()
+    params = home / "models" / pretrained.PARAMS_NAME
+    pretrained.checksum_path(params).unlink()
+
+    def refused(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied", str(dst))
+
+    monkeypatch.setattr(pretrained.os, "replace", refused)  # a shared, read-only class cache
+    net = pretrained.efficientnet_lite0()
+    assert _weights_equal_source(net)
+    assert _files(home) == ["models", f"models/{params.name}"]  # no .part left trying
 
 
 def test_doctor_fails_a_bit_flipped_converted_file(home):
