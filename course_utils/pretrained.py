@@ -332,8 +332,10 @@ def _write_error(folder, name, needed, err):
     if blocker is not None and not blocker.is_dir():
         why = f"{blocker} is a file, not a folder"
     else:
-        reason = getattr(err, "strerror", None) or str(err).splitlines()[0][:80]
-        why = f"the folder is not writable ({reason})"
+        reason = getattr(err, "strerror", None) or str(err).strip().splitlines()[-1][:120]
+        denied = getattr(err, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS) or (
+            blocker is not None and not os.access(blocker, os.W_OK))
+        why = f"the folder is not writable ({reason})" if denied else f"the write failed ({reason})"
     return CheckpointError(f"{head}: {why} (MXNET_HOME is {config.MXNET_HOME}). To fix it, "
                            f"{_CACHE_FIX}")
 

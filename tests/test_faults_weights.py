@@ -75,12 +75,20 @@ def test_read_only_mxnet_home_says_so_and_how_to_fix_it(home, monkeypatch):
 
 
 # ---------------------------------------------------------------- 2. disk full while converting
-def test_disk_full_during_conversion_says_how_much_space_and_where(home, monkeypatch):
+@pytest.mark.parametrize("raised", ["OSError", "MXNetError"])
+def test_disk_full_during_conversion_says_how_much_space_and_where(home, monkeypatch, raised):
+    import shutil
+
     def disk_full(self, filename, **kwargs):
         with open(filename, "wb") as f:
             f.write(b"half a file")
-        raise OSError(errno.ENOSPC, "No space left on device", filename)
+        if raised == "OSError":
+            raise OSError(errno.ENOSPC, "No space left on device", filename)
+        raise mx.base.MXNetError("Check failed: size == nwrite")  # MXNet's own writer: no errno
 
+    if raised == "MXNetError":  # the space left then tells a full disk from other failures
+        usage = shutil.disk_usage("/")._replace(free=5_000_000)
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: usage)
     monkeypatch.setattr(efficientnet_lite.EfficientNetLite, "save_parameters", disk_full)
     with pytest.raises(pretrained.CheckpointError) as err:
         pretrained.efficientnet_lite0()
