@@ -158,7 +158,8 @@ def check_data():
 
 
 def check_weights():
-    """The cached weights, each verified: zoo files by their SHA-1, the Lite0 source by SHA-256."""
+    """The cached weights, each verified: zoo files by their SHA-1, the Lite0 source by SHA-256,
+    the converted Lite0 ``.params`` by the SHA-256 recorded when it was converted."""
     folder = config.MXNET_HOME / "models"
     files = sorted(folder.glob("*.params")) if folder.is_dir() else []
     if not files:
@@ -177,9 +178,20 @@ def check_weights():
             pretrained.verify_checkpoint(checkpoint)
         except pretrained.CheckpointError:
             bad.append(checkpoint.name)
+    unrecorded = []
+    for converted in folder.glob(pretrained.PARAMS_NAME):
+        try:
+            if not pretrained.verify_converted(converted):
+                unrecorded.append(converted.name)
+        except pretrained.CheckpointError:
+            bad.append(converted.name)
     if bad:
         return Check("weights", "FAIL", f"damaged cached file(s) in {folder}: {', '.join(bad)} "
                      "(checksum differs). Delete them and run: python -m course_utils prepare")
+    if unrecorded:
+        return Check("weights", "warn", f"{folder / unrecorded[0]} has no recorded checksum "
+                     "(converted by an older version of the course), so it cannot be verified; "
+                     "it is converted again on first use, or run: python -m course_utils prepare")
     return Check("weights", "ok", f"{len(files)} cached in $MXNET_HOME/models, checksums "
                  f"verified where known: {', '.join(p.name for p in files)}")
 

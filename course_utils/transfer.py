@@ -28,7 +28,7 @@ from mxnet.gluon import nn
 
 __all__ = ["new_output_layer", "freeze", "freeze_batchnorm", "set_lr_mult", "count_params",
            "extract_features", "to_imagenet_input", "FolderError", "ImageFolder",
-           "image_folder", "make_demo_folder", "export_model", "import_model",
+           "image_folder", "make_demo_folder", "export_model", "import_model", "SavedModelError",
            "IMAGE_EXTENSIONS"]
 
 #: file types that ``gluon.data.vision.ImageFolderDataset`` reads
@@ -475,14 +475,47 @@ def import_model(prefix, ctx=None):
     gluon.SymbolBlock
         Takes the same input as the exported network (called ``data``) and gives the same
         outputs.
+
+    Raises
+    ------
+    FileNotFoundError
+        One of the two files is missing.
+    SavedModelError
+        A file is truncated or edited (the graph does not parse, or the weights do not match
+        it); the message names the file and says to export again.
     """
     symbol_file, params_file = Path(f"{prefix}-symbol.json"), Path(f"{prefix}-0000.params")
     missing = [str(f) for f in (symbol_file, params_file) if not f.is_file()]
     if missing:
         raise FileNotFoundError(f"no saved model at {prefix}: {', '.join(missing)} missing. "
                                 "Save one first with export_model(net, prefix).")
+    try:
+        graph = mx.sym.load(str(symbol_file))
+    except mx.base.MXNetError as err:
+        raise SavedModelError(_damaged(symbol_file, "is not a readable network graph", err,
+                                       prefix)) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Cannot decide type for the following arguments"
-        net = gluon.SymbolBlock.imports(str(symbol_file), ["data"], str(params_file),
-                                        ctx=ctx or mx.cpu())
+        try:
+            net = gluon.SymbolBlock(graph, [mx.sym.var("data")])
+        except (mx.base.MXNetError, ValueError, KeyError) as err:
+            raise SavedModelError(_damaged(symbol_file, "has no input called 'data'", err,
+                                           prefix)) from None
+        try:
+            net.collect_params().load(str(params_file), ctx=ctx or mx.cpu())
+        except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as err:
+            raise SavedModelError(_damaged(params_file, f"does not hold the weights that "
+                                           f"{symbol_file.name} needs", err, prefix)) from None
     return net
+
+
+class SavedModelError(ValueError):
+    """A file written by :func:`export_model` is truncated, edited or from another network."""
+
+
+def _damaged(path, what, err, prefix):
+    reason = str(err).strip().splitlines()
+    reason = next((line for line in reversed(reason) if line.strip()), type(err).__name__)
+    return (f"{path} {what}: it is truncated, was edited, or comes from another export "
+            f"({reason.strip()[:160]}). Export the network again with "
+            f"transfer.export_model(net, '{prefix}') and load that.")

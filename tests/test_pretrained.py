@@ -1,5 +1,6 @@
-"""Tests of course_utils.pretrained: the torch-free checkpoint reader, EfficientNet-Lite0 in
-Gluon with its real ImageNet weights, and the model-zoo fallback (no network needed)."""
+"""Tests of course_utils.pretrained and the modules split from it: the torch-free checkpoint
+reader (_torch_legacy), EfficientNet-Lite0 in Gluon (efficientnet_lite) with its real ImageNet
+weights, and the model-zoo fallback (no network needed)."""
 import hashlib
 import os
 import pickle
@@ -9,7 +10,7 @@ import threading
 import time
 
 import course_utils  # noqa: F401  (before mxnet)
-from course_utils import pretrained
+from course_utils import _torch_legacy, efficientnet_lite, pretrained
 import mxnet as mx
 import numpy as np
 import pytest
@@ -110,7 +111,7 @@ def test_reader_handles_strides_offsets_shared_storage_and_scalars(tmp_path):
     ])
     _write_legacy(path, state, {"s0": data, "s1": np.array([7], dtype=np.int64)})
 
-    tensors = pretrained.load_torch_state_dict(path)
+    tensors = _torch_legacy.load_torch_state_dict(path)
 
     assert list(tensors) == ["transposed", "every_other_from_1", "count"]
     np.testing.assert_array_equal(tensors["transposed"], data.reshape(2, 3).T)
@@ -124,8 +125,8 @@ def test_reader_refuses_a_tensor_reaching_past_its_storage(tmp_path):
     path = tmp_path / "overflow.pth"
     state = _ordered([("w", _tensor("s0", "FloatStorage", 4, 2, (3,), (1,)))])
     _write_legacy(path, state, {"s0": np.zeros(4, np.float32)})
-    with pytest.raises(pretrained.CheckpointError, match="damaged"):
-        pretrained.load_torch_state_dict(path)
+    with pytest.raises(_torch_legacy.CheckpointError, match="damaged"):
+        _torch_legacy.load_torch_state_dict(path)
 
 
 @pytest.mark.parametrize("module,name", [("os", "system"), ("builtins", "eval"),
@@ -137,8 +138,8 @@ def test_checkpoint_naming_another_global_is_refused_and_nothing_runs(tmp_path, 
     path = tmp_path / "evil.pth"
     _write_legacy(path, _ordered([("w", payload)]), {})
 
-    with pytest.raises(pretrained.UnsafeCheckpointError, match=rf"'{module}\.{name}'") as info:
-        pretrained.load_torch_state_dict(path)
+    with pytest.raises(_torch_legacy.UnsafeCheckpointError, match=rf"'{module}\.{name}'") as info:
+        _torch_legacy.load_torch_state_dict(path)
 
     assert isinstance(info.value, ValueError)
     assert "nothing was executed" in str(info.value)
@@ -150,9 +151,27 @@ def test_a_global_in_the_first_pickle_is_refused_too(tmp_path):
     path = tmp_path / "evil_header.pth"
     with open(path, "wb") as f:
         _dump(_Call(_Global("os", "system"), (f"touch {marker}",)), f)  # where the magic goes
-    with pytest.raises(pretrained.UnsafeCheckpointError, match="'os.system'"):
-        pretrained.load_torch_state_dict(path)
+    with pytest.raises(_torch_legacy.UnsafeCheckpointError, match="'os.system'"):
+        _torch_legacy.load_torch_state_dict(path)
     assert not marker.exists()
+
+
+def test_the_reader_imports_neither_torch_nor_mxnet():
+    import subprocess
+
+    probe = ("import sys, course_utils._torch_legacy\n"
+             "print(sorted({'torch', 'mxnet', 'gluoncv'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["[]"]
+
+
+def test_public_names_stay_importable_from_pretrained():
+    for name in ("CheckpointError", "UnsafeCheckpointError", "load_torch_state_dict"):
+        assert getattr(pretrained, name) is getattr(_torch_legacy, name)
+    for name in ("EfficientNetLite", "MBConv", "ConvBN", "LITE0_SPEC"):
+        assert getattr(pretrained, name) is getattr(efficientnet_lite, name)
+    assert all(hasattr(pretrained, name) for name in pretrained.__all__)
 
 
 def test_torch_is_never_imported():
@@ -211,7 +230,7 @@ def test_interrupted_conversion_leaves_no_file(tmp_path, monkeypatch):
             f.write(b"half a file")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pretrained.EfficientNetLite, "save_parameters", interrupted)
+    monkeypatch.setattr(efficientnet_lite.EfficientNetLite, "save_parameters", interrupted)
     dst = tmp_path / "lite0.params"
     with pytest.raises(KeyboardInterrupt):
         pretrained.convert_checkpoint(pretrained.find_checkpoint(download=False), dst)
@@ -223,7 +242,7 @@ def test_architecture_and_weights_match_the_checkpoint(net):
     params = list(net.collect_params().values())
     assert len(params) == 296 - 49  # every tensor but the 49 BatchNorm batch counters
     assert sum(p.data().size for p in params) == 4_694_024
-    assert len([b for b in net.features if isinstance(b, pretrained.MBConv)]) == 16
+    assert len([b for b in net.features if isinstance(b, efficientnet_lite.MBConv)]) == 16
     source = pretrained.load_torch_state_dict(pretrained.find_checkpoint(download=False))
     np.testing.assert_array_equal(net.features[0].conv.weight.data().asnumpy(),
                                   source["_conv_stem.weight"])
