@@ -10,6 +10,7 @@ import os
 import runpy
 import sys
 import tarfile
+import zipfile
 
 import pytest
 
@@ -82,8 +83,14 @@ def _archive(path, files):
     """A course cache archive as write_archive makes it: the manifest first, then the files."""
     manifest = "".join(f"{hashlib.sha256(body).hexdigest()}  {name}\n"
                        for name, body in files.items()).encode()
+    members = [("MANIFEST.sha256", manifest), *files.items()]
+    if path.name.endswith(".zip"):
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, body in members:
+                zf.writestr(name, body)
+        return path
     with tarfile.open(path, "w:gz") as tar:
-        for name, body in [("MANIFEST.sha256", manifest), *files.items()]:
+        for name, body in members:
             info = tarfile.TarInfo(name)
             info.size = len(body)
             tar.addfile(info, io.BytesIO(body))
@@ -97,14 +104,15 @@ def _prepare_from_archive(archive, monkeypatch, capsys):
     return done.value.code, capsys.readouterr().out
 
 
+@pytest.mark.parametrize("archive_name", ["course-cache.tar.gz", "course-cache.zip"])
 def test_prepare_from_archive_onto_a_full_disk_says_so_and_changes_nothing(
-        tmp_path, monkeypatch, capsys):
+        tmp_path, monkeypatch, capsys, archive_name):
     home = tmp_path / "cache"
     (home / "models").mkdir(parents=True)
     (home / "models" / "net.params").write_bytes(b"the learner's older weights")
     files = {"models/net.params": os.urandom(3_000_000),  # 3 MB that gzip cannot shrink
              "datasets/mnist/train-labels-idx1-ubyte.gz": os.urandom(200_000)}
-    archive = _archive(tmp_path / "course-cache.tar.gz", files)
+    archive = _archive(tmp_path / archive_name, files)
     monkeypatch.setattr(config, "MXNET_HOME", home)
     before = _tree(home)
 
