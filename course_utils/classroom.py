@@ -16,6 +16,7 @@ unpacked copy). Both directions are safe to interrupt and re-run:
 
 Formats: ``.tar.gz`` / ``.tgz`` (tar, gzip) or ``.zip``, chosen by the file name.
 """
+import errno
 import hashlib
 import os
 import shutil
@@ -237,6 +238,22 @@ def _members(archive, kind):
                     yield info.filename, f
 
 
+def _disk_full(archive, kind, home):
+    """An :class:`ArchiveError` for a cache without room for the unpacked ``archive``."""
+    if kind == "zip":
+        with zipfile.ZipFile(archive) as zf:
+            needed = sum(info.file_size for info in zf.infolist())
+    else:  # gzip's last 4 bytes: the unpacked size (modulo 4 GiB, hence the max)
+        with open(archive, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            needed = max(int.from_bytes(f.read(4), "little"), archive.stat().st_size)
+    free = shutil.disk_usage(home).free
+    return ArchiveError(f"The disk is full: unpacking {archive} into {home} needs about "
+                        f"{needed / 1e6:.1f} MB, and {free / 1e6:.1f} MB are free there. Free some "
+                        "space (or point MXNET_HOME at a disk with room) and run the command "
+                        "again; the cache was not changed.")
+
+
 def _remove_stale_staging(home, older_than_s=3600):
     """Remove staging folders a killed reader left behind (an hour old: no reader is using them)."""
     now = time.time()
@@ -307,6 +324,11 @@ def read_archive(path, home=None):
         except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError) as err:
             raise _damaged(path, f"it cannot be read {where} ({type(err).__name__}: {err}); "
                                  "it is probably truncated or corrupted") from err
+        except OSError as err:
+            if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            shutil.rmtree(staging, ignore_errors=True)  # before measuring what is free
+            raise _disk_full(path, kind, home) from None
         if expected is None:
             raise _damaged(path, f"it has no {MANIFEST}")
         missing = sorted(set(expected) - set(got))

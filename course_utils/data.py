@@ -451,11 +451,20 @@ def sources():
             except DataError as err:
                 out[name] = f"MISSING: {err}"
             continue
-        try:
-            _, where = find_full_file(name, "train-images-idx3-ubyte.gz", download=False)
-            out[name] = f"full data set ({where})"
-        except DataError:
-            out[name] = "full data set: not available offline (will try to download)"
+        wheres, missing = set(), 0
+        try:  # all four files: a damaged one is never used, nor replaced on its own
+            for file in FULL_FILES[name]:
+                try:
+                    wheres.add(find_full_file(name, file, download=False)[1])
+                except DataError:
+                    if (config.MXNET_HOME / "datasets" / name / file).exists():
+                        raise
+                    missing += 1
+        except DataError as err:
+            out[name] = f"DAMAGED: {err}"
+            continue
+        out[name] = (f"full data set: {missing} of 4 files not available offline (will try to "
+                     "download)" if missing else f"full data set ({', '.join(sorted(wheres))})")
     out["faces"] = FACES_ORIGIN
     out["photos"] = f"scikit-image's bundled photos: {', '.join(sorted(PHOTOS))}"
     return out

@@ -145,7 +145,7 @@ def check_data():
     checks = []
     online = None
     for name, where in data.sources().items():
-        status = "FAIL" if where.startswith("MISSING") else "ok"
+        status = "FAIL" if where.startswith(("MISSING", "DAMAGED")) else "ok"
         if "will try to download" in where:  # what the full profile needs is not cached
             online = _reachable(data.DOWNLOAD_URL) if online is None else online
             status = "warn" if online else "FAIL"

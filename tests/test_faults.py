@@ -29,10 +29,19 @@ def _initialized_lenet():
     net = models.LeNet()
     net.initialize(mx.init.Xavier(), ctx=mx.cpu())
     net(mx.nd.zeros((1, 1, 28, 28)))
+    mx.nd.waitall()  # see _weights
     return net
 
 
 def _weights(net):
+    """A copy of every weight, read once MXNet has finished all it queued.
+
+    Without the wait the copy can be torn: the first forward pass of a new net (in
+    _initialized_lenet) makes oneDNN rewrite the second conv's weights in place, in its own
+    blocked layout, on a worker thread; a read that overlaps that rewrite returns scrambled
+    values, and the test saw "weights changed" though fit touched nothing.
+    """
+    mx.nd.waitall()
     return {k: v.data().asnumpy().copy() for k, v in net.collect_params().items()}
 
 
