@@ -33,6 +33,9 @@ FOLDERS = ("datasets", "models")
 # temporary or lock files that downloads and conversions leave while they run
 SKIP_SUFFIXES = (".part", ".partial", ".lock", ".tmp")
 CHUNK = 1 << 20
+#: the largest manifest a reader accepts: a line is about 120 bytes, so this is room for over
+#: 2,000 cached files (the course caches a few dozen); a bigger one is refused unread
+MAX_MANIFEST_BYTES = 256 * 1024
 
 
 class ArchiveError(RuntimeError):
@@ -112,6 +115,17 @@ def _parse_manifest(text, archive):
         raise ArchiveError(f"{archive}: {MANIFEST} lists no files. Rebuild the archive on a machine "
                            "with a filled cache: python -m course_utils prepare --archive PATH")
     return entries
+
+
+def _read_manifest(f, archive):
+    """The manifest's text, read at most ``MAX_MANIFEST_BYTES + 1`` bytes: never a whole bomb."""
+    raw = f.read(MAX_MANIFEST_BYTES + 1)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ArchiveError(f"{archive}: {MANIFEST} is larger than {MAX_MANIFEST_BYTES // 1024} KB "
+                           "(a course cache lists a few dozen files in a few KB); this is not a "
+                           "course cache archive, or it was tampered with. Rebuild it with: "
+                           "python -m course_utils prepare --archive PATH")
+    return raw.decode("utf-8", "replace")
 
 
 def _check_member_name(name, archive):
@@ -283,7 +297,7 @@ def read_archive(path, home=None):
             for name, f in _members(path, kind):
                 where = f"in {name}"
                 if name == MANIFEST:
-                    expected = _parse_manifest(f.read().decode("utf-8", "replace"), path)
+                    expected = _parse_manifest(_read_manifest(f, path), path)
                     where = f"after {name}"
                     continue
                 if expected is None:

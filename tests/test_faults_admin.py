@@ -1,0 +1,90 @@
+"""Fault injection for the instructor tools (issue 15): archives, prepare, doctor, launch.
+
+Each test feeds one bad input or interruption and checks the outcome (a result or a message a
+teacher can act on), that nothing was lost, and that no file or process was left behind.
+"""
+import io
+import tarfile
+import tracemalloc
+import zipfile
+
+import pytest
+
+import course_utils  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
+from course_utils import classroom, config
+from course_utils import health as doctor
+
+
+class Zeros(io.RawIOBase):
+    """``size`` zero bytes, read without ever holding them all (to build a bomb cheaply)."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+BOMB_BYTES = 64 * 1024 * 1024  # a 64 MB manifest compresses to about 64 KB
+
+
+def write_bomb(path):
+    if path.name.endswith(".zip"):
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            with zf.open(classroom.MANIFEST, "w", force_zip64=True) as out:
+                for _ in range(BOMB_BYTES // (1 << 20)):
+                    out.write(bytes(1 << 20))
+    else:
+        with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+            info = tarfile.TarInfo(classroom.MANIFEST)
+            info.size = BOMB_BYTES
+            tar.addfile(info, io.BufferedReader(Zeros(BOMB_BYTES)))
+    return path
+
+
+@pytest.mark.parametrize("name", ["bomb.tar.gz", "bomb.zip"])
+def test_a_huge_manifest_is_refused_without_reading_it(tmp_path, monkeypatch, name):
+    archive = write_bomb(tmp_path / name)
+    assert archive.stat().st_size < 2 * 1024 * 1024  # small on disk, 64 MB unpacked
+    home = tmp_path / "cache"
+    (home / "models").mkdir(parents=True)
+    (home / "models" / "kept.params").write_bytes(b"learner's weights")
+    monkeypatch.setattr(config, "MXNET_HOME", home)
+    tracemalloc.start()
+    try:
+        with pytest.raises(classroom.ArchiveError, match="larger than 256 KB") as err:
+            classroom.read_archive(archive)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "prepare --archive" in str(err.value) and str(archive) in str(err.value)
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 2**20:.1f} MB while refusing the manifest"
+    # nothing lost, nothing left: the cache is as it was, the staging folder is gone
+    assert (home / "models" / "kept.params").read_bytes() == b"learner's weights"
+    assert sorted(p.name for p in home.iterdir()) == ["models"]
+
+
+def test_a_manifest_just_under_the_bound_is_read(tmp_path):
+    line = "0" * 64 + "  models/" + "x" * 40 + ".params\n"
+    text = line * (classroom.MAX_MANIFEST_BYTES // len(line))
+    assert classroom._read_manifest(io.BytesIO(text.encode()), tmp_path / "a.zip") == text
+
+
+def test_python_too_old_asks_for_an_older_range_not_for_3_13():
+    old = doctor.check_python((3, 7, 0))
+    assert old.status == "FAIL" and "3.7.0" in old.detail
+    assert "3.8 to 3.12" in old.detail and "3.11 or 3.12" in old.detail
+    assert "3.13" not in old.detail and "numpy 2" not in old.detail
+
+
+def test_python_too_new_says_mxnet_has_no_numpy_2_and_names_3_11_or_3_12():
+    new = doctor.check_python((3, 13, 1))
+    assert new.status == "FAIL" and "3.13.1" in new.detail
+    assert "MXNet 1.9.1" in new.detail and "numpy 2" in new.detail
+    assert "3.12 or 3.11" in new.detail and "too old" not in new.detail
