@@ -56,6 +56,10 @@ HOST = "127.0.0.1"
 SERVE = "from course_utils import watchdog; raise SystemExit(watchdog.main())"
 #: exit status of a role stopped by the watch because another role was lost
 LOST_STATUS = 75
+#: the sentinel: a process of its own that stops every process of the launch once the launcher
+#: is gone, however it went (even ``kill -9``): it waits for the end of a pipe only the launcher
+#: holds, then stops what still carries the launch id
+SENTINEL = "import sys; from course_utils import launch; launch.sentinel(sys.argv[1])"
 
 
 class LaunchError(ValueError):
@@ -166,9 +170,12 @@ def _exit_status(returncode):
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _tagged_pids(launch_id):
-    """Pids of running processes whose environment carries this launch id (any depth of child)."""
-    needle = f"{LAUNCH_ID_VAR}={launch_id}"
+def tagged_pids(value, variable=LAUNCH_ID_VAR):
+    """Pids of live processes whose environment has ``variable=value`` (any depth of child).
+
+    Children inherit the environment, so this finds every process a launch started, even one
+    that left its process group; zombies (already dead) and this process are not listed.
+    """
     me = os.getpid()
     found = []
     try:
@@ -178,19 +185,19 @@ def _tagged_pids(launch_id):
     if psutil is not None:
         for p in psutil.process_iter():
             try:
-                if p.pid != me and p.environ().get(LAUNCH_ID_VAR) == launch_id:
+                if p.pid != me and p.environ().get(variable) == value:
                     found.append(p.pid)
             except (psutil.Error, OSError):
                 continue  # gone, a zombie, or another user's process
         return found
     if os.path.isdir("/proc"):
-        token = needle.encode() + b"\0"
+        token = f"{variable}={value}".encode() + b"\0"
         for entry in os.listdir("/proc"):
             if not entry.isdigit() or int(entry) == me:
                 continue
             try:
                 with open(f"/proc/{entry}/environ", "rb") as f:
-                    if token in f.read() + b"\0":
+                    if b"\0" + token in b"\0" + f.read() + b"\0":
                         found.append(int(entry))
             except OSError:
                 continue
@@ -207,6 +214,47 @@ def _ignore_signals():
     return saved
 
 
+def _start_sentinel(launch_id, env):
+    """Start the sentinel (:func:`sentinel`); returns ``(process, the pipe end to keep open)``."""
+    read_end, write_end = os.pipe()  # not inherited by the roles (non-inheritable by default)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", SENTINEL, launch_id], stdin=read_end,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={k: v for k, v in env.items() if k != LAUNCH_ID_VAR},
+                                start_new_session=hasattr(os, "setsid"))
+    except OSError:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)
+    return proc, write_end
+
+
+def _end_sentinel(proc, write_end, timeout=10.0):
+    """Close the launcher's end of the pipe and wait for the sentinel's last sweep."""
+    os.close(write_end)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def sentinel(launch_id, stream=None):
+    """Wait until the launcher is gone (its pipe ends), then stop every process of ``launch_id``.
+
+    The launcher normally stops its processes itself and then closes the pipe, so this finds
+    nothing; when the launcher was killed before it could, this is what stops them.
+    """
+    for name in ("SIGINT", "SIGHUP"):  # a terminal's signals are the launcher's business
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    stream = sys.stdin.buffer if stream is None else stream
+    while stream.read(1 << 16):
+        pass
+    stop_all([], launch_id)
+
+
 def _signal_all(procs, launch_id, sig):
     for proc in procs:
         try:
@@ -217,7 +265,7 @@ def _signal_all(procs, launch_id, sig):
         except (ProcessLookupError, PermissionError):
             pass
     if hasattr(os, "kill"):
-        for pid in _tagged_pids(launch_id):  # children that started a session of their own
+        for pid in tagged_pids(launch_id):  # children that started a session of their own
             try:
                 os.kill(pid, sig)
             except (ProcessLookupError, PermissionError):
@@ -234,7 +282,7 @@ def stop_all(procs, launch_id, grace=3.0):
     _signal_all(procs, launch_id, sigterm)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if all(p.poll() is not None for p in procs) and not _tagged_pids(launch_id):
+        if all(p.poll() is not None for p in procs) and not tagged_pids(launch_id):
             break
         time.sleep(0.05)
     else:
@@ -245,10 +293,10 @@ def stop_all(procs, launch_id, grace=3.0):
         except subprocess.TimeoutExpired:
             pass
     end = time.monotonic() + grace
-    left = _tagged_pids(launch_id)
+    left = tagged_pids(launch_id)
     while left and time.monotonic() < end:  # SIGKILLed processes take a moment to vanish
         time.sleep(0.05)
-        left = _tagged_pids(launch_id)
+        left = tagged_pids(launch_id)
     return left
 
 
@@ -326,7 +374,7 @@ def launch(command, num_workers=2, num_servers=1, timeout=None, threads=None, gr
         watch_port = free_port()
     roles = role_environments(num_workers, num_servers, port, threads, env, watch_port=watch_port)
     procs, names, threads_out = [], [], []
-    previous = {}
+    previous, guard, left = {}, None, []
 
     def on_signal(signum, frame):
         raise _Terminated(signum)
@@ -336,9 +384,17 @@ def launch(command, num_workers=2, num_servers=1, timeout=None, threads=None, gr
     start = time.monotonic()
     try:
         if in_main:
-            for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
-                if sig is not None:
+            # Ctrl-C and SIGTERM stop the launch even when they were ignored where it started:
+            # a shell without job control starts background commands with SIGINT ignored, and
+            # the launcher would then sit through a Ctrl-C while its roles run on. A SIGHUP that
+            # nohup ignores stays ignored.
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+            for name in ("SIGTERM", "SIGHUP"):
+                sig = getattr(signal, name, None)
+                if sig is not None and not (name == "SIGHUP"
+                                            and signal.getsignal(sig) == signal.SIG_IGN):
                     previous[sig] = signal.signal(sig, on_signal)
+        guard = _start_sentinel(launch_id, dict(os.environ if env is None else env))
         printer.say(f"[launch] scheduler on {HOST}:{port}, {num_servers} server(s), "
                     f"{num_workers} worker(s) running: {shlex.join(_short(c) for c in command)}")
         for name, role_env in roles:
@@ -392,6 +448,8 @@ def launch(command, num_workers=2, num_servers=1, timeout=None, threads=None, gr
             left = stop_all(procs, launch_id) if procs else []
             for t in threads_out:
                 t.join(timeout=2.0)
+            if guard is not None:
+                _end_sentinel(*guard)
         finally:
             saved.update(previous)  # SIGTERM and SIGHUP: the handlers from before launch()
             for sig, handler in saved.items():

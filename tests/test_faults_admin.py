@@ -4,14 +4,20 @@ Each test feeds one bad input or interruption and checks the outcome (a result o
 teacher can act on), that nothing was lost, and that no file or process was left behind.
 """
 import io
+import os
+import signal
+import subprocess
+import sys
 import tarfile
+import time
 import tracemalloc
+import uuid
 import zipfile
 
 import pytest
 
 import course_utils  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
-from course_utils import classroom, config
+from course_utils import classroom, config, launch
 from course_utils import health as doctor
 
 
@@ -88,3 +94,39 @@ def test_python_too_new_says_mxnet_has_no_numpy_2_and_names_3_11_or_3_12():
     assert new.status == "FAIL" and "3.13.1" in new.detail
     assert "MXNet 1.9.1" in new.detail and "numpy 2" in new.detail
     assert "3.12 or 3.11" in new.detail and "too old" not in new.detail
+
+
+LINGER = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def test_no_process_outlives_a_launcher_killed_with_sigkill(tmp_path):
+    """kill -9 of the launcher (no clean-up of its own): its sentinel stops every role."""
+    script = tmp_path / "linger.py"
+    script.write_text(LINGER)
+    mark = uuid.uuid4().hex
+    env = dict(os.environ, COURSE_TEST_MARK=mark)
+    proc = subprocess.Popen([sys.executable, "-m", "course_utils", "launch", "--workers", "2",
+                             "--", sys.executable, str(script)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        ready = 0
+        for line in proc.stdout:
+            ready += " ready" in line
+            if ready == 2:
+                break
+        # the launcher, its sentinel, scheduler, server, 2 workers, their 2 grandchildren
+        assert len(launch.tagged_pids(mark, "COURSE_TEST_MARK")) == 8
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 20
+    while launch.tagged_pids(mark, "COURSE_TEST_MARK") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert launch.tagged_pids(mark, "COURSE_TEST_MARK") == []

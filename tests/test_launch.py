@@ -28,29 +28,7 @@ def marked_env():
 
 def survivors(env):
     """Pids of processes still alive that carry this test's marker (zombies excluded)."""
-    mark = env[MARK]
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
-    alive = []
-    if psutil is not None:
-        for p in psutil.process_iter():
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE and p.environ().get(MARK) == mark:
-                    alive.append(p.pid)
-            except (psutil.Error, OSError):
-                continue
-        return alive
-    token = f"{MARK}={mark}".encode()
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if token in f.read():
-                    alive.append(int(entry))
-        except OSError:
-            continue
-    return alive
+    return launch.tagged_pids(env[MARK], MARK)
 
 
 def write(tmp_path, name, code):
@@ -178,11 +156,20 @@ def test_timeout_stops_everything(tmp_path):
     assert survivors(env) == []
 
 
-def test_ctrl_c_on_the_command_line_stops_everything(tmp_path):
+def _ignore_ctrl_c():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# "ignored": how a shell without job control (a script's `cmd &`, some CI runners) starts a
+# background command; the launcher used to inherit that, sit through Ctrl-C, and be killed by
+# this test's timeout with every role still running
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_ctrl_c_on_the_command_line_stops_everything(tmp_path, inherited):
     script = write(tmp_path, "linger.py", LINGER)
     env = marked_env()
     proc = subprocess.Popen([PY, "-m", "course_utils", "launch", "--workers", "2", "--", PY, script],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_ignore_ctrl_c if inherited == "ignored" else None)
     lines = []
     try:
         for line in proc.stdout:  # wait until both workers run (and have started their children)
