@@ -23,53 +23,15 @@ def cmd_doctor(args):
 
 
 def cmd_prepare(args):
-    from course_utils import classroom, config, data
+    from course_utils import classroom
+    from course_utils.admin import prepare
 
-    failures = 0
-    print(f"cache: {config.MXNET_HOME}")
-    if args.from_archive:
-        try:
-            report = classroom.read_archive(args.from_archive)
-        except classroom.ArchiveError as err:
-            print(f"[FAIL] {err}")
-            return 1
-        print(f"[ok] {args.from_archive}: every file matched its SHA-256; "
-              + ", ".join(f"{len(v)} {k}" for k, v in report.items()))
-        args.offline = True  # the archive is the source: check what it gave, download nothing
-    for name in ("mnist", "fashion-mnist"):
-        for train in (True, False):
-            try:
-                ds = data.load_full(name, train, download=not args.offline, timeout=args.timeout)
-                print(f"[ok] {ds.source}: {len(ds)} images")
-            except data.DataError as err:
-                failures += 1
-                print(f"[FAIL] {err}")
     try:
-        from course_utils import pretrained
-    except ImportError:
-        pretrained = None
-    if pretrained is not None and hasattr(pretrained, "prepare_weights"):
-        try:
-            path = pretrained.prepare_weights()
-            print(f"[ok] pretrained weights: {path}")
-        except Exception as err:  # noqa: BLE001  (report every failure, keep going)
-            failures += 1
-            print(f"[FAIL] pretrained weights: {err}")
-    if args.archive:
-        try:
-            manifest = classroom.write_archive(args.archive)
-            print(f"[ok] wrote {args.archive} ({len(manifest)} files, SHA-256s in "
-                  f"{classroom.MANIFEST}); on each machine run: "
-                  f"python -m course_utils prepare --from-archive {args.archive}")
-            missing = classroom.missing_full_files()
-            if missing:
-                print(f"[note] the archive lacks {len(missing)} full data-set file(s), e.g. "
-                      f"{missing[0]}: machines without them use the bundled subsets (default "
-                      "profile); Fashion-MNIST: sudo apt install dataset-fashion-mnist")
-        except (classroom.ArchiveError, OSError) as err:
-            failures += 1
-            print(f"[FAIL] archive: {err}")
-    print("prepare finished" + (f" with {failures} problem(s)" if failures else ": all ready"))
+        failures = prepare.prepare_cache(args.offline, args.timeout, args.archive,
+                                         args.from_archive)
+    except classroom.ArchiveError as err:  # the destination is wrong: nothing was done
+        print(f"[prepare] error: {err}", file=sys.stderr)
+        return 2
     return 1 if failures else 0
 
 

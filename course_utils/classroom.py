@@ -46,7 +46,8 @@ def _home(home):
     return Path(config.MXNET_HOME if home is None else home).expanduser()
 
 
-def _format(path):
+def archive_format(path):
+    """``'tar'`` or ``'zip'`` from the archive's name; ArchiveError for any other name."""
     name = Path(path).name.lower()
     if name.endswith((".tar.gz", ".tgz")):
         return "tar"
@@ -172,7 +173,7 @@ def write_archive(path, home=None):
         ``{relative path: sha256}`` of the files written (the manifest).
     """
     path = Path(path).expanduser().resolve()
-    kind = _format(path)
+    kind = archive_format(path)
     home = _home(home)
     names = cache_files(home)
     if not names:
@@ -283,7 +284,7 @@ def read_archive(path, home=None):
         message names the file and says what to do).
     """
     path = Path(path).expanduser()
-    kind = _format(path)
+    kind = archive_format(path)
     if not path.is_file():
         raise ArchiveError(f"No archive at {path}. Write one on a prepared machine with: "
                            f"python -m course_utils prepare --archive {path.name}")

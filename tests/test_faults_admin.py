@@ -130,3 +130,51 @@ def test_no_process_outlives_a_launcher_killed_with_sigkill(tmp_path):
     while launch.tagged_pids(mark, "COURSE_TEST_MARK") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert launch.tagged_pids(mark, "COURSE_TEST_MARK") == []
+
+
+def _no_work(*args, **kwargs):
+    raise AssertionError("prepare started working before checking --archive")
+
+
+@pytest.mark.parametrize("dest, expected", [
+    ("missing-folder/cache.tar.gz", "does not exist; create it first"),
+    ("a-folder", "is a folder; give a file name in it"),
+    ("cache.rar", "name it *.tar.gz, *.tgz or *.zip"),
+    ("mxnet-home/cache.zip", "outside the cache"),
+])
+def test_prepare_refuses_a_bad_archive_destination_before_any_work(tmp_path, monkeypatch,
+                                                                   capsys, dest, expected):
+    from course_utils import __main__ as cli, data
+    from course_utils.admin import prepare
+
+    (tmp_path / "a-folder").mkdir()
+    monkeypatch.setattr(config, "MXNET_HOME", tmp_path / "mxnet-home")
+    (tmp_path / "mxnet-home").mkdir()
+    monkeypatch.setattr(data, "load_full", _no_work)
+    monkeypatch.setattr(prepare, "_prepare_weights", _no_work)
+    monkeypatch.chdir(tmp_path)
+    status = cli.main(["prepare", "--offline", "--archive", dest])
+    out, err = capsys.readouterr()
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and expected in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder", "mxnet-home"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_prepare_refuses_an_unwritable_archive_folder(tmp_path):
+    from course_utils.admin import prepare
+
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(classroom.ArchiveError, match="not writable"):
+        prepare.check_destination(locked / "cache.tar.gz", home=tmp_path / "home")
+
+
+def test_prepare_on_the_command_line_exits_2_with_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "course_utils", "prepare", "--offline",
+                          "--archive", str(tmp_path / "nowhere" / "c.tar.gz")],
+                         capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, MXNET_HOME=str(tmp_path / "home")))
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("[prepare] error: --archive ") and out.stderr.count("\n") == 1
+    assert not (tmp_path / "home").exists()  # not even the cache folder was made
