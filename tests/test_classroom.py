@@ -234,6 +234,7 @@ def test_command_line(home, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(data, "load_full", fake_load_full)
     monkeypatch.setattr(pretrained, "prepare_weights", lambda: home / "models" / "w.params")
     archive = tmp_path / "usb" / "cache.zip"
+    archive.parent.mkdir()  # prepare checks the folder exists before it starts
     assert cli.main(["prepare", "--offline", "--archive", str(archive)]) == 0
     out = capsys.readouterr().out
     assert f"--from-archive {archive}" in out
