@@ -17,8 +17,8 @@ import zipfile
 import pytest
 
 import course_utils  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
-from course_utils import classroom, config, launch
-from course_utils import health as doctor
+from course_utils import config
+from course_utils.admin import archive as classroom, doctor, launch
 
 
 class Zeros(io.RawIOBase):
@@ -144,7 +144,8 @@ def _no_work(*args, **kwargs):
 ])
 def test_prepare_refuses_a_bad_archive_destination_before_any_work(tmp_path, monkeypatch,
                                                                    capsys, dest, expected):
-    from course_utils import __main__ as cli, data
+    from course_utils import data
+    from course_utils.admin import cli
     from course_utils.admin import prepare
 
     (tmp_path / "a-folder").mkdir()

@@ -16,7 +16,8 @@ import uuid
 import numpy as np
 import pytest
 
-from course_utils import launch
+from course_utils import dist
+from course_utils.admin import launch
 
 PY = sys.executable
 MARK = "COURSE_TEST_MARK"
@@ -52,16 +53,16 @@ time.sleep(120)
 
 
 def test_worker_info_and_shard():
-    assert launch.worker_info({}) == (0, 1)
-    assert launch.worker_info({"COURSE_WORKER_RANK": "1", "COURSE_NUM_WORKERS": "2"}) == (1, 2)
+    assert dist.worker_info({}) == (0, 1)
+    assert dist.worker_info({"COURSE_WORKER_RANK": "1", "COURSE_NUM_WORKERS": "2"}) == (1, 2)
     with pytest.raises(ValueError, match="outside"):
-        launch.worker_info({"COURSE_WORKER_RANK": "2", "COURSE_NUM_WORKERS": "2"})
-    parts = [range(101)[launch.shard(101, r, 2)] for r in range(2)]
+        dist.worker_info({"COURSE_WORKER_RANK": "2", "COURSE_NUM_WORKERS": "2"})
+    parts = [range(101)[dist.shard(101, r, 2)] for r in range(2)]
     assert [len(p) for p in parts] == [50, 50]  # equal sizes: the remainder is dropped
     assert sorted(parts[0]) + sorted(parts[1]) != list(range(100))  # interleaved, not halves
     assert sorted([*parts[0], *parts[1]]) == list(range(100))
     with pytest.raises(ValueError):
-        launch.shard(1, 0, 2)
+        dist.shard(1, 0, 2)
 
 
 def test_role_environments():
@@ -104,13 +105,13 @@ def test_dist_sync_fit_equals_one_process_on_the_whole_batch(tmp_path):
     script = write(tmp_path, "fit.py", """
         import json, sys
         import course_utils
-        from course_utils import config, data, launch, train
+        from course_utils import config, data, dist, train
         import numpy as np, mxnet as mx
         from mxnet import gluon
-        rank, n = launch.worker_info()
+        rank, n = dist.worker_info()
         rs = np.random.RandomState(0)
         X, y = mx.nd.array(rs.rand(64, 10)), mx.nd.array(rs.randint(0, 3, 64))
-        part = launch.shard(64, rank, n)
+        part = dist.shard(64, rank, n)
         # one batch per step: the global batch is the two halves together
         loader = data.ArrayLoader(X[part], y[part], batch_size=64 // n)
         config.set_seed(0)
@@ -217,7 +218,7 @@ def test_a_killed_worker_is_named_and_the_others_stop(tmp_path):
     script = write(tmp_path, "die.py", """
         import os, signal, time
         import course_utils
-        from course_utils import watchdog
+        from course_utils.admin import watchdog
         watch = watchdog.watch_worker()
         print("ready", flush=True)
         if os.environ["COURSE_WORKER_RANK"] == "1":

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import launch, watchdog
+from course_utils.admin import launch, watchdog
 
 psutil = pytest.importorskip("psutil")
 
@@ -98,7 +98,7 @@ class Recipe:
                             log)
 
     def start_all(self):
-        serve = [PY, "-m", "course_utils.watchdog"]
+        serve = [PY, "-m", "course_utils.admin.watchdog"]
         self.start("scheduler", "scheduler", None, serve)
         self.start("server A", "server", HOST_A, serve)
         self.start("server B", "server", HOST_B, serve)

@@ -7,7 +7,8 @@ downloaded or converted, so a typo costs a second, not the whole run.
 import os
 from pathlib import Path
 
-from course_utils import classroom, config, data
+from course_utils import config, data
+from course_utils.admin import archive as classroom
 
 
 def check_destination(path, home=None):

@@ -1,6 +1,6 @@
 """When a machine of a distributed run is lost, stop every other one with a message; then resume.
 
-MXNet's parameter-server roles (scheduler, servers, workers; see :mod:`course_utils.launch`)
+MXNet's parameter-server roles (scheduler, servers, workers; see :mod:`course_utils.admin.launch`)
 wait for each other forever: kill one worker and the scheduler, the servers and the other
 workers all keep waiting, silently (ps-lite's own ``PS_HEARTBEAT_TIMEOUT`` only marks the dead
 node for a replacement that never comes; checked with a 5 s timeout: 20 s after ``kill -9`` of
@@ -17,11 +17,11 @@ a worker, every other process was still running). This module bounds that wait:
   service itself (the scheduler's machine is gone) does the same on its own, so every process
   is gone within ``COURSE_DIST_TIMEOUT``.
 
-The scheduler and the servers run ``python -m course_utils.watchdog`` (it imports the course
+The scheduler and the servers run ``python -m course_utils.admin.watchdog`` (it imports the course
 package, starts the watch, then imports MXNet, whose import runs the role's loop); a worker
 script calls :func:`watch_worker` before it creates its kvstore (``dist_train.py`` does).
 
-Resume: :func:`save_checkpoint` writes parameters, trainer state and the epoch to one file,
+Resume: :func:`course_utils.dist.save_checkpoint` writes parameters, trainer state and the epoch to one file,
 atomically (a temporary file, then a rename: a crash leaves the previous checkpoint whole);
 :meth:`Watch.share` gives every worker the bytes that worker 0 read, through the watch service,
 so only worker 0's machine needs the checkpoint folder.
@@ -29,7 +29,6 @@ so only worker 0's machine needs the checkpoint folder.
 Nothing here is encrypted or authenticated, like MXNet's own traffic: a trusted network only.
 """
 import base64
-import io
 import json
 import os
 import queue
@@ -46,7 +45,6 @@ NAME_VAR = "COURSE_ROLE_NAME"
 DEFAULT_TIMEOUT = 60.0
 #: a role waits this many timeouts for the scheduler's watch service to appear at start-up
 START_FACTOR = 5
-CHECKPOINT_FILE = "checkpoint.npz"
 
 
 class WatchError(Exception):
@@ -302,7 +300,7 @@ class WatchService:
         if missing:
             _say(f"scheduler: {START_FACTOR * self.timeout:g} s after start, not watched: {', '.join(missing)} "
                  "(not started yet, or a worker script that does not call "
-                 "course_utils.watchdog.watch_worker()): a loss of those is not detected")
+                 "course_utils.admin.watchdog.watch_worker()): a loss of those is not detected")
 
 
 class Watch:
@@ -344,7 +342,7 @@ class Watch:
                 if time.monotonic() > deadline:
                     _stop(f"{self.name}: no watch service at {host}:{port} after "
                           f"{START_FACTOR * self.timeout:g} s ({err}): start the scheduler "
-                          "(DMLC_ROLE=scheduler python -m course_utils.watchdog) and check that "
+                          "(DMLC_ROLE=scheduler python -m course_utils.admin.watchdog) and check that "
                           f"port {port} on {host} is reachable, then restart this role")
                 time.sleep(min(0.5, self.interval))
         self.host = self.host or self.sock.getsockname()[0]
@@ -471,89 +469,7 @@ class Counted:
 
 
 # ------------------------------------------------------------------------------------------------
-# Checkpoints
-# ------------------------------------------------------------------------------------------------
-
-def save_checkpoint(folder, net, trainer, epoch):
-    """Write ``folder/checkpoint.npz``: parameters, trainer state, epoch; atomically.
-
-    The file is written under a temporary name and renamed over the old one, so a crash at any
-    moment leaves either the previous checkpoint or the new one, never half of one.
-    """
-    import numpy as np
-
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, CHECKPOINT_FILE)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    states = tmp + ".states"
-    trainer.save_states(states)
-    with open(states, "rb") as f:
-        state_bytes = f.read()
-    os.remove(states)
-    arrays = {f"param:{name}": p.data().asnumpy() for name, p in _params(net).items()}
-    arrays["trainer_states"] = np.frombuffer(state_bytes, dtype=np.uint8)
-    arrays["epoch"] = np.array(epoch, dtype=np.int64)
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
-
-
-def read_checkpoint(folder):
-    """The bytes of ``folder/checkpoint.npz``, or ``b''`` when there is none yet."""
-    path = os.path.join(folder, CHECKPOINT_FILE)
-    if not os.path.exists(path):
-        return b""
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def _params(net):
-    """Parameters in the net's order, keyed by position: Gluon numbers layer names per process
-    (``conv0_`` in one, ``conv2_`` in another), the order and shapes are what identify them."""
-    return {f"{i:04d}": p for i, p in enumerate(net.collect_params().values())}
-
-
-def restore_checkpoint(blob, net, trainer):
-    """Load a checkpoint (bytes from :func:`read_checkpoint`) into ``net`` and ``trainer``.
-
-    ``net`` must have its shapes (run one batch through it first). Returns the saved epoch.
-    """
-    import mxnet as mx
-    import numpy as np
-
-    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
-        params = _params(net)
-        saved = [z[f"param:{k}"].shape for k in sorted(params) if f"param:{k}" in z.files]
-        shapes = [p.shape for _, p in sorted(params.items())]
-        if len(z.files) - 2 != len(params) or saved != shapes:
-            raise WatchError(f"the checkpoint holds {len(z.files) - 2} parameters, this network "
-                             f"{len(params)} (shapes {shapes[:2]}...): it was saved by another "
-                             "model; delete the checkpoint folder or pass another --checkpoint")
-        for name, p in params.items():
-            p.set_data(mx.nd.array(z[f"param:{name}"]))  # an NDArray: oneDNN layouts
-        states = z["trainer_states"].tobytes()
-        epoch = int(z["epoch"])
-    tmp = os.path.join(_tmpdir(), f"course-states-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(states)
-    try:
-        trainer.load_states(tmp)
-    finally:
-        os.remove(tmp)
-    return epoch
-
-
-def _tmpdir():
-    import tempfile
-
-    return tempfile.gettempdir()
-
-
-# ------------------------------------------------------------------------------------------------
-# python -m course_utils.watchdog: the scheduler's and the servers' runner
+# python -m course_utils.admin.watchdog: the scheduler's and the servers' runner
 # ------------------------------------------------------------------------------------------------
 
 def main(environ=None):
@@ -561,7 +477,7 @@ def main(environ=None):
     env = os.environ if environ is None else environ
     role = env.get("DMLC_ROLE")
     if role not in ("scheduler", "server"):
-        print(f"python -m course_utils.watchdog runs a scheduler or a server, but DMLC_ROLE="
+        print(f"python -m course_utils.admin.watchdog runs a scheduler or a server, but DMLC_ROLE="
               f"{role!r}: set DMLC_ROLE=scheduler or DMLC_ROLE=server (workers run their "
               "training script)", file=sys.stderr)
         return 2

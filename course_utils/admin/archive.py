@@ -17,6 +17,7 @@ unpacked copy). Both directions are safe to interrupt and re-run:
 Formats: ``.tar.gz`` / ``.tgz`` (tar, gzip) or ``.zip``, chosen by the file name.
 """
 import hashlib
+import io
 import os
 import shutil
 import tarfile
@@ -26,7 +27,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from course_utils import config
+from course_utils import _util, config
 
 MANIFEST = "MANIFEST.sha256"
 FOLDERS = ("datasets", "models")
@@ -57,13 +58,7 @@ def archive_format(path):
                        "*.zip, e.g. --archive course-cache.tar.gz")
 
 
-def sha256_file(path):
-    """SHA-256 of a file, as 64 hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_file = _util.sha256_file
 
 
 def cache_files(home=None):
@@ -185,15 +180,13 @@ def write_archive(path, home=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = [(name, sha256_file(home / name)) for name in names]
     manifest = _manifest_text(entries).encode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(fd)
-    try:
+    with _util.atomic_path(path) as tmp:  # a file with the archive's name is always whole
         if kind == "tar":
             with tarfile.open(tmp, "w:gz") as tar:
                 info = tarfile.TarInfo(MANIFEST)
                 info.size = len(manifest)
                 info.mode = 0o644
-                tar.addfile(info, _BytesReader(manifest))
+                tar.addfile(info, io.BytesIO(manifest))
                 for name, _ in entries:
                     tar.add(home / name, arcname=name, recursive=False)
         else:
@@ -202,28 +195,7 @@ def write_archive(path, home=None):
                 zf.writestr(MANIFEST, manifest, compress_type=zipfile.ZIP_DEFLATED)
                 for name, _ in entries:
                     zf.write(home / name, arcname=name)
-        # the bytes are on disk before the name says the archive is complete
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; other accounts copy it from a share
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dict(entries)
-
-
-class _BytesReader:
-    """A minimal file object over bytes, for ``TarFile.addfile``."""
-
-    def __init__(self, data):
-        self._data, self._pos = data, 0
-
-    def read(self, size=-1):
-        end = len(self._data) if size is None or size < 0 else self._pos + size
-        chunk = self._data[self._pos:end]
-        self._pos += len(chunk)
-        return chunk
 
 
 def _damaged(archive, detail):
