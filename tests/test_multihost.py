@@ -65,13 +65,13 @@ def port_pair():
 
 
 def marked(env):
+    """The live processes that carry this test's marker (found like launch finds its own)."""
     found = []
-    for p in psutil.process_iter():
+    for pid in launch.tagged_pids(env[MARK], MARK):
         try:
-            if p.status() != psutil.STATUS_ZOMBIE and p.environ().get(MARK) == env[MARK]:
-                found.append(p)
-        except (psutil.Error, OSError):
-            continue
+            found.append(psutil.Process(pid))
+        except psutil.Error:
+            continue  # gone since
     return found
 
 
