@@ -15,7 +15,18 @@ __all__ = ["config", "doctor"]
 
 
 def doctor(verbose=True):
-    """Check that this machine can run the course; see :func:`course_utils.doctor.run`."""
-    from course_utils.health import run
+    """Check that this machine can run the course; see :func:`course_utils.admin.doctor.run`."""
+    from course_utils.admin.doctor import run
 
     return run(verbose=verbose)
+
+
+def _usable_gpus():
+    # the automatic run profile asks device (which imports mxnet) only when it is needed;
+    # config itself imports nothing of the package
+    from course_utils import device
+
+    return device.usable_gpus()
+
+
+config.set_gpu_probe(_usable_gpus)

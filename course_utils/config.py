@@ -94,8 +94,9 @@ def quiet():
 def profile():
     """The run profile: ``'default'`` or ``'full'``.
 
-    ``COURSE_PROFILE`` decides when set; otherwise ``'full'`` when a usable GPU is found (see
-    :func:`course_utils.device.usable_gpus`), else ``'default'``.
+    ``COURSE_PROFILE`` decides when set; otherwise ``'full'`` when a usable GPU is found (the
+    package asks :func:`course_utils.device.usable_gpus`; see :func:`set_gpu_probe`), else
+    ``'default'``.
     """
     chosen = os.environ.get("COURSE_PROFILE", "").strip().lower()
     if chosen:
@@ -105,9 +106,18 @@ def profile():
                 "Unset it, or run: export COURSE_PROFILE=default"
             )
         return chosen
-    from course_utils import device
+    return "full" if _GPU_PROBE["usable_gpus"]() else "default"
 
-    return "full" if device.usable_gpus() else "default"
+
+#: how the automatic profile finds usable GPUs; ``import course_utils`` sets it to
+#: :func:`course_utils.device.usable_gpus` (loaded when first asked), so this module imports
+#: nothing of the package
+_GPU_PROBE = {"usable_gpus": lambda: []}
+
+
+def set_gpu_probe(usable_gpus):
+    """Tell the automatic profile how to find usable GPUs: a function returning a list."""
+    _GPU_PROBE["usable_gpus"] = usable_gpus
 
 
 def pick(default, full):

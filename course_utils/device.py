@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import course_utils.config  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
+from course_utils import _util
 import mxnet as mx
 
 #: compute capabilities the MXNet 1.9.1 CUDA wheels have kernels for (inclusive)
@@ -128,6 +129,5 @@ def cpu_devices(n=2):
 
     They share the same processor, so they show how data parallelism works, not a speed-up.
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    _util.positive_int(n, "n", example="cpu_devices(2)")
     return [mx.cpu(i) for i in range(n)]

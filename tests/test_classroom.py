@@ -8,7 +8,8 @@ import zipfile
 import pytest
 
 import course_utils  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
-from course_utils import classroom, config
+from course_utils import config
+from course_utils.admin import archive as cache_archive
 
 FILES = {
     "datasets/mnist/train-images-idx3-ubyte.gz": b"IMAGES" + bytes(range(256)) * 40,
@@ -43,34 +44,34 @@ def cache_contents(root):
 
 
 def test_cache_files_skips_temporary_and_lock_files(home):
-    assert classroom.cache_files() == sorted(FILES)
+    assert cache_archive.cache_files() == sorted(FILES)
 
 
 @pytest.mark.parametrize("name", ["course-cache.tar.gz", "course-cache.zip"])
 def test_round_trip_and_rerun(home, tmp_path, monkeypatch, name):
     archive = tmp_path / "usb" / name
-    manifest = classroom.write_archive(archive)
+    manifest = cache_archive.write_archive(archive)
     assert manifest == {rel: hashlib.sha256(data).hexdigest() for rel, data in FILES.items()}
     assert archive.is_file()
     assert [p.name for p in archive.parent.iterdir()] == [name]  # no temporary file left
 
     student = use_home(monkeypatch, tmp_path / "student")
-    report = classroom.read_archive(archive)
+    report = cache_archive.read_archive(archive)
     assert sorted(report["added"]) == sorted(FILES) and not report["replaced"]
     assert cache_contents(student) == FILES  # nothing else: no staging folder, no manifest
 
     # re-running is safe and changes nothing
-    again = classroom.read_archive(archive)
+    again = cache_archive.read_archive(archive)
     assert sorted(again["unchanged"]) == sorted(FILES) and not again["added"]
     assert cache_contents(student) == FILES
 
 
 def test_manifest_is_sha256sum_format(home, tmp_path):
     archive = tmp_path / "cache.tar.gz"
-    classroom.write_archive(archive)
+    cache_archive.write_archive(archive)
     with tarfile.open(archive) as tar:
-        assert tar.getnames()[0] == classroom.MANIFEST
-        text = tar.extractfile(classroom.MANIFEST).read().decode()
+        assert tar.getnames()[0] == cache_archive.MANIFEST
+        text = tar.extractfile(cache_archive.MANIFEST).read().decode()
     lines = text.splitlines()
     assert len(lines) == len(FILES)
     for line in lines:
@@ -80,12 +81,12 @@ def test_manifest_is_sha256sum_format(home, tmp_path):
 
 def test_a_file_that_differs_is_replaced(home, tmp_path, monkeypatch):
     archive = tmp_path / "cache.tgz"
-    classroom.write_archive(archive)
+    cache_archive.write_archive(archive)
     student = use_home(monkeypatch, tmp_path / "student")
     stale = student / "models/efficientnet_lite0-57934424.params"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"an old, different file")
-    report = classroom.read_archive(archive)
+    report = cache_archive.read_archive(archive)
     assert report["replaced"] == ["models/efficientnet_lite0-57934424.params"]
     assert cache_contents(student) == FILES
 
@@ -103,14 +104,14 @@ def tampered_tar(src, dest, member, payload):
 
 def test_damaged_member_is_named_and_nothing_changes(home, tmp_path, monkeypatch):
     good = tmp_path / "good.tar.gz"
-    classroom.write_archive(good)
+    cache_archive.write_archive(good)
     bad = tmp_path / "bad.tar.gz"
     member = "models/efficientnet_lite0-57934424.params"
     tampered_tar(good, bad, member, FILES[member][:-1] + b"X")
 
     student = use_home(monkeypatch, tmp_path / "student")
-    with pytest.raises(classroom.ArchiveError) as err:
-        classroom.read_archive(bad)
+    with pytest.raises(cache_archive.ArchiveError) as err:
+        cache_archive.read_archive(bad)
     message = str(err.value)
     assert member in message and "damaged" in message
     assert "prepare --archive" in message  # the fix
@@ -120,52 +121,52 @@ def test_damaged_member_is_named_and_nothing_changes(home, tmp_path, monkeypatch
 
 def test_flipped_byte_in_zip_is_caught(home, tmp_path, monkeypatch):
     archive = tmp_path / "cache.zip"
-    classroom.write_archive(archive)
+    cache_archive.write_archive(archive)
     raw = bytearray(archive.read_bytes())
     at = raw.find(b"WEIGHTS-WEIGHTS-") + 100  # inside the stored weights file
     raw[at] ^= 0xFF
     archive.write_bytes(bytes(raw))
     use_home(monkeypatch, tmp_path / "student")
-    with pytest.raises(classroom.ArchiveError, match="efficientnet_lite0-57934424.params"):
-        classroom.read_archive(archive)
+    with pytest.raises(cache_archive.ArchiveError, match="efficientnet_lite0-57934424.params"):
+        cache_archive.read_archive(archive)
 
 
 def test_truncated_archive(home, tmp_path, monkeypatch):
     archive = tmp_path / "cache.tar.gz"
-    classroom.write_archive(archive)
+    cache_archive.write_archive(archive)
     archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     student = use_home(monkeypatch, tmp_path / "student")
-    with pytest.raises(classroom.ArchiveError, match="damaged.*truncated"):
-        classroom.read_archive(archive)
+    with pytest.raises(cache_archive.ArchiveError, match="damaged.*truncated"):
+        cache_archive.read_archive(archive)
     assert cache_contents(student) == {}
 
 
 def test_missing_member_and_foreign_archives(home, tmp_path, monkeypatch):
     good = tmp_path / "good.tar.gz"
-    classroom.write_archive(good)
+    cache_archive.write_archive(good)
     short = tmp_path / "short.tar.gz"
     with tarfile.open(good) as tin, tarfile.open(short, "w:gz") as tout:
         for info in tin:
             if info.name != "datasets/mnist/train-images-idx3-ubyte.gz":
                 tout.addfile(info, tin.extractfile(info))
     use_home(monkeypatch, tmp_path / "student")
-    with pytest.raises(classroom.ArchiveError, match="missing, e.g. datasets/mnist/train-images"):
-        classroom.read_archive(short)
+    with pytest.raises(cache_archive.ArchiveError, match="missing, e.g. datasets/mnist/train-images"):
+        cache_archive.read_archive(short)
 
     # a path that would escape the cache, and an archive without a manifest
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
-        zf.writestr(classroom.MANIFEST, "0" * 64 + "  ../../etc/evil\n")
+        zf.writestr(cache_archive.MANIFEST, "0" * 64 + "  ../../etc/evil\n")
         zf.writestr("../../etc/evil", b"")
-    with pytest.raises(classroom.ArchiveError, match="not a path under datasets/ or models/"):
-        classroom.read_archive(evil)
+    with pytest.raises(cache_archive.ArchiveError, match="not a path under datasets/ or models/"):
+        cache_archive.read_archive(evil)
     plain = tmp_path / "plain.zip"
     with zipfile.ZipFile(plain, "w") as zf:
         zf.writestr("models/a.params", b"x")
-    with pytest.raises(classroom.ArchiveError, match="MANIFEST.sha256 is not its first member"):
-        classroom.read_archive(plain)
-    with pytest.raises(classroom.ArchiveError, match="No archive at"):
-        classroom.read_archive(tmp_path / "absent.zip")
+    with pytest.raises(cache_archive.ArchiveError, match="MANIFEST.sha256 is not its first member"):
+        cache_archive.read_archive(plain)
+    with pytest.raises(cache_archive.ArchiveError, match="No archive at"):
+        cache_archive.read_archive(tmp_path / "absent.zip")
 
 
 def test_interrupted_write_leaves_no_archive(home, tmp_path, monkeypatch):
@@ -181,32 +182,32 @@ def test_interrupted_write_leaves_no_archive(home, tmp_path, monkeypatch):
 
     monkeypatch.setattr(tarfile.TarFile, "add", add_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        classroom.write_archive(archive)
+        cache_archive.write_archive(archive)
     assert list(tmp_path.iterdir()) == [home]  # no archive, no temporary file
 
     # an older, complete archive survives an interrupted rewrite untouched
     monkeypatch.setattr(tarfile.TarFile, "add", real_add)
-    classroom.write_archive(archive)
+    cache_archive.write_archive(archive)
     before = archive.read_bytes()
     calls.clear()
     monkeypatch.setattr(tarfile.TarFile, "add", add_then_interrupt)
     (home / "models/new-00000000.params").write_bytes(b"new")
     with pytest.raises(KeyboardInterrupt):
-        classroom.write_archive(archive)
+        cache_archive.write_archive(archive)
     assert archive.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([home.name, archive.name])
 
 
 def test_write_refuses_empty_cache_bad_names_and_archives_inside_the_cache(tmp_path, monkeypatch):
     empty = use_home(monkeypatch, tmp_path / "empty")
-    with pytest.raises(classroom.ArchiveError, match="Fill the cache first"):
-        classroom.write_archive(tmp_path / "cache.tar.gz")
+    with pytest.raises(cache_archive.ArchiveError, match="Fill the cache first"):
+        cache_archive.write_archive(tmp_path / "cache.tar.gz")
     (empty / "models").mkdir(parents=True)
     (empty / "models/a.params").write_bytes(b"x")
-    with pytest.raises(classroom.ArchiveError, match="name it"):
-        classroom.write_archive(tmp_path / "cache.rar")
-    with pytest.raises(classroom.ArchiveError, match="outside the cache"):
-        classroom.write_archive(empty / "models" / "cache.zip")
+    with pytest.raises(cache_archive.ArchiveError, match="name it"):
+        cache_archive.write_archive(tmp_path / "cache.rar")
+    with pytest.raises(cache_archive.ArchiveError, match="outside the cache"):
+        cache_archive.write_archive(empty / "models" / "cache.zip")
 
 
 def test_missing_full_files(home, monkeypatch):
@@ -214,11 +215,11 @@ def test_missing_full_files(home, monkeypatch):
 
     monkeypatch.setattr(data, "FULL_FILES", {
         "mnist": {"train-images-idx3-ubyte.gz": "0" * 40, "t10k-images-idx3-ubyte.gz": "0" * 40}})
-    assert classroom.missing_full_files() == ["datasets/mnist/t10k-images-idx3-ubyte.gz"]
+    assert cache_archive.missing_full_files() == ["datasets/mnist/t10k-images-idx3-ubyte.gz"]
 
 
 def test_command_line(home, tmp_path, monkeypatch, capsys):
-    from course_utils import __main__ as cli
+    from course_utils.admin import cli
     from course_utils import data, pretrained
 
     class Fake:
@@ -234,6 +235,7 @@ def test_command_line(home, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(data, "load_full", fake_load_full)
     monkeypatch.setattr(pretrained, "prepare_weights", lambda: home / "models" / "w.params")
     archive = tmp_path / "usb" / "cache.zip"
+    archive.parent.mkdir()  # prepare checks the folder exists before it starts
     assert cli.main(["prepare", "--offline", "--archive", str(archive)]) == 0
     out = capsys.readouterr().out
     assert f"--from-archive {archive}" in out

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import course_utils  # noqa: F401
-from course_utils import compat, config, launch
+from course_utils import compat, config
+from course_utils.admin import launch
 
 NEEDS_ALIASES = tuple(int(v) for v in np.__version__.split(".")[:2]) >= (1, 24)
 # what a learner's own code could do so that MXNet loads on numpy >= 1.24 without course_utils
@@ -119,10 +120,10 @@ def test_gluoncv_imported_first_with_torch_is_explained(stand_in_torch):
 
 def test_mxnet_roles_adapt_mxnet_themselves():
     # the scheduler and servers that launch starts run only SERVE, which runs the role under
-    # course_utils.watchdog; that module imports course_utils (and so compat) before its role
+    # course_utils.admin.watchdog; that module imports course_utils (and so compat) before its role
     # imports mxnet: on numpy >= 1.24 a bare "import mxnet" would fail on np.bool
-    assert launch.SERVE.startswith("from course_utils import watchdog")
-    result = run_python("from course_utils import watchdog\nimport sys\n"
+    assert launch.SERVE.startswith("from course_utils.admin import watchdog")
+    result = run_python("from course_utils.admin import watchdog\nimport sys\n"
                         "print(sorted(set(sys.modules) & {'course_utils', 'mxnet'}))\n"
                         "import mxnet\nprint('mxnet imported')")
     assert result.returncode == 0, result.stderr

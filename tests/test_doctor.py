@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import course_utils  # noqa: F401
-from course_utils import health as doctor
+from course_utils.admin import doctor
 
 
 def test_python_versions():

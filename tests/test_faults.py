@@ -362,7 +362,7 @@ def test_import_course_utils_survives_a_bad_thread_count(tmp_path, value):
 
 
 def test_doctor_fails_the_full_profile_offline_with_an_empty_cache(monkeypatch, tmp_path):
-    from course_utils import health
+    from course_utils.admin import doctor as health
 
     monkeypatch.setenv("COURSE_PROFILE", "full")
     monkeypatch.setattr(config, "MXNET_HOME", tmp_path)
@@ -377,7 +377,7 @@ def test_doctor_fails_the_full_profile_offline_with_an_empty_cache(monkeypatch, 
 
 def test_doctor_verifies_cached_weights(monkeypatch, tmp_path):
     from gluoncv.model_zoo import model_store
-    from course_utils import health
+    from course_utils.admin import doctor as health
 
     monkeypatch.setattr(config, "MXNET_HOME", tmp_path)
     (tmp_path / "models").mkdir()

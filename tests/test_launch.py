@@ -16,7 +16,8 @@ import uuid
 import numpy as np
 import pytest
 
-from course_utils import launch
+from course_utils import dist
+from course_utils.admin import launch
 
 PY = sys.executable
 MARK = "COURSE_TEST_MARK"
@@ -28,29 +29,7 @@ def marked_env():
 
 def survivors(env):
     """Pids of processes still alive that carry this test's marker (zombies excluded)."""
-    mark = env[MARK]
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
-    alive = []
-    if psutil is not None:
-        for p in psutil.process_iter():
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE and p.environ().get(MARK) == mark:
-                    alive.append(p.pid)
-            except (psutil.Error, OSError):
-                continue
-        return alive
-    token = f"{MARK}={mark}".encode()
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if token in f.read():
-                    alive.append(int(entry))
-        except OSError:
-            continue
-    return alive
+    return launch.tagged_pids(env[MARK], MARK)
 
 
 def write(tmp_path, name, code):
@@ -74,16 +53,16 @@ time.sleep(120)
 
 
 def test_worker_info_and_shard():
-    assert launch.worker_info({}) == (0, 1)
-    assert launch.worker_info({"COURSE_WORKER_RANK": "1", "COURSE_NUM_WORKERS": "2"}) == (1, 2)
+    assert dist.worker_info({}) == (0, 1)
+    assert dist.worker_info({"COURSE_WORKER_RANK": "1", "COURSE_NUM_WORKERS": "2"}) == (1, 2)
     with pytest.raises(ValueError, match="outside"):
-        launch.worker_info({"COURSE_WORKER_RANK": "2", "COURSE_NUM_WORKERS": "2"})
-    parts = [range(101)[launch.shard(101, r, 2)] for r in range(2)]
+        dist.worker_info({"COURSE_WORKER_RANK": "2", "COURSE_NUM_WORKERS": "2"})
+    parts = [range(101)[dist.shard(101, r, 2)] for r in range(2)]
     assert [len(p) for p in parts] == [50, 50]  # equal sizes: the remainder is dropped
     assert sorted(parts[0]) + sorted(parts[1]) != list(range(100))  # interleaved, not halves
     assert sorted([*parts[0], *parts[1]]) == list(range(100))
     with pytest.raises(ValueError):
-        launch.shard(1, 0, 2)
+        dist.shard(1, 0, 2)
 
 
 def test_role_environments():
@@ -126,13 +105,13 @@ def test_dist_sync_fit_equals_one_process_on_the_whole_batch(tmp_path):
     script = write(tmp_path, "fit.py", """
         import json, sys
         import course_utils
-        from course_utils import config, data, launch, train
+        from course_utils import config, data, dist, train
         import numpy as np, mxnet as mx
         from mxnet import gluon
-        rank, n = launch.worker_info()
+        rank, n = dist.worker_info()
         rs = np.random.RandomState(0)
         X, y = mx.nd.array(rs.rand(64, 10)), mx.nd.array(rs.randint(0, 3, 64))
-        part = launch.shard(64, rank, n)
+        part = dist.shard(64, rank, n)
         # one batch per step: the global batch is the two halves together
         loader = data.ArrayLoader(X[part], y[part], batch_size=64 // n)
         config.set_seed(0)
@@ -178,11 +157,20 @@ def test_timeout_stops_everything(tmp_path):
     assert survivors(env) == []
 
 
-def test_ctrl_c_on_the_command_line_stops_everything(tmp_path):
+def _ignore_ctrl_c():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# "ignored": how a shell without job control (a script's `cmd &`, some CI runners) starts a
+# background command; the launcher used to inherit that, sit through Ctrl-C, and be killed by
+# this test's timeout with every role still running
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_ctrl_c_on_the_command_line_stops_everything(tmp_path, inherited):
     script = write(tmp_path, "linger.py", LINGER)
     env = marked_env()
     proc = subprocess.Popen([PY, "-m", "course_utils", "launch", "--workers", "2", "--", PY, script],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_ignore_ctrl_c if inherited == "ignored" else None)
     lines = []
     try:
         for line in proc.stdout:  # wait until both workers run (and have started their children)
@@ -230,7 +218,7 @@ def test_a_killed_worker_is_named_and_the_others_stop(tmp_path):
     script = write(tmp_path, "die.py", """
         import os, signal, time
         import course_utils
-        from course_utils import watchdog
+        from course_utils.admin import watchdog
         watch = watchdog.watch_worker()
         print("ready", flush=True)
         if os.environ["COURSE_WORKER_RANK"] == "1":

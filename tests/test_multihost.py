@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import launch, watchdog
+from course_utils.admin import launch, watchdog
 
 psutil = pytest.importorskip("psutil")
 
@@ -65,13 +65,13 @@ def port_pair():
 
 
 def marked(env):
+    """The live processes that carry this test's marker (found like launch finds its own)."""
     found = []
-    for p in psutil.process_iter():
+    for pid in launch.tagged_pids(env[MARK], MARK):
         try:
-            if p.status() != psutil.STATUS_ZOMBIE and p.environ().get(MARK) == env[MARK]:
-                found.append(p)
-        except (psutil.Error, OSError):
-            continue
+            found.append(psutil.Process(pid))
+        except psutil.Error:
+            continue  # gone since
     return found
 
 
@@ -98,7 +98,7 @@ class Recipe:
                             log)
 
     def start_all(self):
-        serve = [PY, "-m", "course_utils.watchdog"]
+        serve = [PY, "-m", "course_utils.admin.watchdog"]
         self.start("scheduler", "scheduler", None, serve)
         self.start("server A", "server", HOST_A, serve)
         self.start("server B", "server", HOST_B, serve)

@@ -1,4 +1,4 @@
-"""course_utils.watchdog without MXNet roles: settings, messages, checkpoints (real LeNet)."""
+"""course_utils.admin.watchdog without MXNet roles: settings, messages, checkpoints (real LeNet)."""
 import socket
 import subprocess
 import sys
@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from course_utils import watchdog
+from course_utils import dist
+from course_utils.admin import watchdog
 
 
 def test_timeout_and_address_settings():
@@ -25,7 +26,7 @@ def test_timeout_and_address_settings():
 
 
 def test_runner_refuses_a_worker_role():
-    out = subprocess.run([sys.executable, "-m", "course_utils.watchdog"],
+    out = subprocess.run([sys.executable, "-m", "course_utils.admin.watchdog"],
                          env={"DMLC_ROLE": "worker", "PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "DMLC_ROLE=scheduler" in out.stderr, out.stderr
@@ -34,7 +35,7 @@ def test_runner_refuses_a_worker_role():
 def test_a_silent_member_is_named_by_the_service(tmp_path):
     """A client that says hello and then stays silent: the service process exits 75, naming it."""
     code = (
-        "from course_utils import watchdog\n"
+        "from course_utils.admin import watchdog\n"
         "s = watchdog.WatchService('127.0.0.1', 0, 1, 0, timeout=2).start()\n"
         "print(s.address[1], flush=True)\n"
         "import time; time.sleep(30)\n")
@@ -83,22 +84,22 @@ def test_checkpoint_roundtrip_is_exact_and_atomic(tmp_path):
         t.step(8)
 
     step(net, trainer)
-    assert watchdog.read_checkpoint(str(tmp_path)) == b""
-    watchdog.save_checkpoint(str(tmp_path), net, trainer, epoch=3)
-    assert [p.name for p in tmp_path.iterdir()] == [watchdog.CHECKPOINT_FILE]  # no temp left
+    assert dist.read_checkpoint(str(tmp_path)) == b""
+    dist.save_checkpoint(str(tmp_path), net, trainer, epoch=3)
+    assert [p.name for p in tmp_path.iterdir()] == [dist.CHECKPOINT_FILE]  # no temp left
     other, other_trainer = make()
-    assert watchdog.restore_checkpoint(watchdog.read_checkpoint(str(tmp_path)), other,
+    assert dist.restore_checkpoint(dist.read_checkpoint(str(tmp_path)), other,
                                        other_trainer) == 3
     step(net, trainer)
     step(other, other_trainer)  # same momentum restored: the next step agrees bit for bit
     for (_, a), (_, b) in zip(sorted(net.collect_params().items()),
                               sorted(other.collect_params().items())):
         assert (a.data().asnumpy() == b.data().asnumpy()).all()
-    with pytest.raises(watchdog.WatchError, match="another model"):
+    with pytest.raises(dist.CheckpointError, match="another model"):
         small = models.MLP()
         small.initialize()
         small(mx.nd.zeros((1, 1, 28, 28)))
-        watchdog.restore_checkpoint(watchdog.read_checkpoint(str(tmp_path)), small,
+        dist.restore_checkpoint(dist.read_checkpoint(str(tmp_path)), small,
                                     gluon.Trainer(small.collect_params(), "sgd"))
 
 
@@ -106,7 +107,7 @@ def test_a_lost_scheduler_stops_its_clients():
     """kill -9 of the service's process: a connected server exits 75 and says the scheduler went."""
     service = subprocess.Popen(
         [sys.executable, "-c",
-         "from course_utils import watchdog\n"
+         "from course_utils.admin import watchdog\n"
          "s = watchdog.WatchService('127.0.0.1', 0, 0, 1, timeout=4).start()\n"
          "print(s.address[1], flush=True)\n"
          "import time; time.sleep(30)\n"], stdout=subprocess.PIPE, text=True)
@@ -115,7 +116,7 @@ def test_a_lost_scheduler_stops_its_clients():
         port = int(service.stdout.readline())
         client = subprocess.Popen(
             [sys.executable, "-c",
-             "from course_utils import watchdog\n"
+             "from course_utils.admin import watchdog\n"
              f"w = watchdog.Watch('server 0', 'server', ('127.0.0.1', {port}), timeout=4,"
              " host='127.0.0.2').connect()\n"
              "print('connected', flush=True)\n"

@@ -17,7 +17,7 @@ lives on the workers, so worker 0 can save it), so all workers hold the same par
 step equals one process's step on the global batch (``--batch-size``). Every worker evaluates on
 the whole test set and, with ``--out DIR``, writes ``DIR/result-<rank>.json``.
 
-Under the watch (:mod:`course_utils.watchdog`) a lost role stops every other one with a message
+Under the watch (:mod:`course_utils.admin.watchdog`) a lost role stops every other one with a message
 (exit status 75). With ``--checkpoint DIR`` worker 0 saves the parameters, the momentum and the
 epoch after every epoch; started again with the same command, the run resumes after the last
 saved epoch (worker 0 reads the file and gives it to the other workers through the watch, so
@@ -33,7 +33,8 @@ import time
 START = time.time()
 
 import course_utils  # noqa: E402,F401  (before mxnet: threads and MXNET_HOME)
-from course_utils import config, data, launch, models, train, watchdog  # noqa: E402
+from course_utils import config, data, dist, models, train  # noqa: E402
+from course_utils.admin import watchdog  # noqa: E402
 import mxnet as mx  # noqa: E402
 from mxnet import gluon  # noqa: E402
 import numpy as np  # noqa: E402
@@ -45,14 +46,14 @@ class GlobalBatches:
     Each epoch draws one permutation of all ``N`` training images from ``(seed, epoch)`` (every
     worker draws the same one), cuts it into global batches of ``batch_size`` (the remainder
     is dropped: with ``dist_sync`` every worker must take the same number of steps) and gives
-    worker ``rank`` of ``n`` the items ``rank, rank + n, ...`` of each (``launch.shard``). One
+    worker ``rank`` of ``n`` the items ``rank, rank + n, ...`` of each (``dist.shard``). One
     process (n = 1) thus sees the very batches that n workers see together, and a run resumed
     at epoch k sees the batches an uninterrupted run sees.
     """
 
     def __init__(self, X, y, batch_size, rank=0, num_workers=1, seed=0, first_epoch=1):
         self.X, self.y, self.batch_size = X, y, batch_size
-        self.part = launch.shard(batch_size, rank, num_workers)
+        self.part = dist.shard(batch_size, rank, num_workers)
         self.seed, self.epoch = seed, first_epoch
 
     def __len__(self):
@@ -112,7 +113,7 @@ def main(argv=None):
                              "$DIST_TRAIN_CHECKPOINT, if set)")
     args = parser.parse_args(argv)
 
-    rank, num_workers = launch.worker_info()
+    rank, num_workers = dist.worker_info()
     distributed = os.environ.get("DMLC_ROLE") == "worker"
     if args.batch_size % num_workers:
         parser.error(f"--batch-size {args.batch_size} must be a multiple of the {num_workers} workers")
@@ -140,17 +141,17 @@ def main(argv=None):
                             {"learning_rate": args.lr, "momentum": args.momentum},
                             kvstore=kv, update_on_kvstore=False)
     init_kvstore(trainer)
-    blob = watchdog.read_checkpoint(args.checkpoint) if args.checkpoint and rank == 0 else b""
+    blob = dist.read_checkpoint(args.checkpoint) if args.checkpoint and rank == 0 else b""
     if watch is not None:  # worker 0's checkpoint, for every worker, wherever it runs
         blob = watch.share(blob, holder=rank == 0)
-    done = watchdog.restore_checkpoint(blob, net, trainer) if blob else 0
+    done = dist.restore_checkpoint(blob, net, trainer) if blob else 0
     if done:
         print(f"rank {rank}: resuming after epoch {done} (checkpoint in {args.checkpoint})")
 
     def save(history):
         epoch = done + len(history)
         if rank == 0 and args.checkpoint:
-            path = watchdog.save_checkpoint(args.checkpoint, net, trainer, epoch)
+            path = dist.save_checkpoint(args.checkpoint, net, trainer, epoch)
             if watch is not None:
                 watch.saved(epoch, os.path.abspath(args.checkpoint))
             print(f"rank {rank}: saved epoch {epoch} to {path}")

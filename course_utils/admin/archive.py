@@ -18,6 +18,7 @@ Formats: ``.tar.gz`` / ``.tgz`` (tar, gzip) or ``.zip``, chosen by the file name
 """
 import errno
 import hashlib
+import io
 import os
 import shutil
 import tarfile
@@ -27,13 +28,16 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from course_utils import config
+from course_utils import _util, config
 
 MANIFEST = "MANIFEST.sha256"
 FOLDERS = ("datasets", "models")
 # temporary or lock files that downloads and conversions leave while they run
 SKIP_SUFFIXES = (".part", ".partial", ".lock", ".tmp")
 CHUNK = 1 << 20
+#: the largest manifest a reader accepts: a line is about 120 bytes, so this is room for over
+#: 2,000 cached files (the course caches a few dozen); a bigger one is refused unread
+MAX_MANIFEST_BYTES = 256 * 1024
 
 
 class ArchiveError(RuntimeError):
@@ -44,7 +48,8 @@ def _home(home):
     return Path(config.MXNET_HOME if home is None else home).expanduser()
 
 
-def _format(path):
+def archive_format(path):
+    """``'tar'`` or ``'zip'`` from the archive's name; ArchiveError for any other name."""
     name = Path(path).name.lower()
     if name.endswith((".tar.gz", ".tgz")):
         return "tar"
@@ -54,13 +59,7 @@ def _format(path):
                        "*.zip, e.g. --archive course-cache.tar.gz")
 
 
-def sha256_file(path):
-    """SHA-256 of a file, as 64 hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_file = _util.sha256_file
 
 
 def cache_files(home=None):
@@ -115,6 +114,17 @@ def _parse_manifest(text, archive):
     return entries
 
 
+def _read_manifest(f, archive):
+    """The manifest's text, read at most ``MAX_MANIFEST_BYTES + 1`` bytes: never a whole bomb."""
+    raw = f.read(MAX_MANIFEST_BYTES + 1)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ArchiveError(f"{archive}: {MANIFEST} is larger than {MAX_MANIFEST_BYTES // 1024} KB "
+                           "(a course cache lists a few dozen files in a few KB); this is not a "
+                           "course cache archive, or it was tampered with. Rebuild it with: "
+                           "python -m course_utils prepare --archive PATH")
+    return raw.decode("utf-8", "replace")
+
+
 def _check_member_name(name, archive):
     """Refuse paths that would land outside the cache's datasets/ and models/ folders."""
     parts = PurePosixPath(name).parts
@@ -159,7 +169,7 @@ def write_archive(path, home=None):
         ``{relative path: sha256}`` of the files written (the manifest).
     """
     path = Path(path).expanduser().resolve()
-    kind = _format(path)
+    kind = archive_format(path)
     home = _home(home)
     names = cache_files(home)
     if not names:
@@ -171,15 +181,13 @@ def write_archive(path, home=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = [(name, sha256_file(home / name)) for name in names]
     manifest = _manifest_text(entries).encode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(fd)
-    try:
+    with _util.atomic_path(path) as tmp:  # a file with the archive's name is always whole
         if kind == "tar":
             with tarfile.open(tmp, "w:gz") as tar:
                 info = tarfile.TarInfo(MANIFEST)
                 info.size = len(manifest)
                 info.mode = 0o644
-                tar.addfile(info, _BytesReader(manifest))
+                tar.addfile(info, io.BytesIO(manifest))
                 for name, _ in entries:
                     tar.add(home / name, arcname=name, recursive=False)
         else:
@@ -188,28 +196,7 @@ def write_archive(path, home=None):
                 zf.writestr(MANIFEST, manifest, compress_type=zipfile.ZIP_DEFLATED)
                 for name, _ in entries:
                     zf.write(home / name, arcname=name)
-        # the bytes are on disk before the name says the archive is complete
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; other accounts copy it from a share
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dict(entries)
-
-
-class _BytesReader:
-    """A minimal file object over bytes, for ``TarFile.addfile``."""
-
-    def __init__(self, data):
-        self._data, self._pos = data, 0
-
-    def read(self, size=-1):
-        end = len(self._data) if size is None or size < 0 else self._pos + size
-        chunk = self._data[self._pos:end]
-        self._pos += len(chunk)
-        return chunk
 
 
 def _damaged(archive, detail):
@@ -286,7 +273,7 @@ def read_archive(path, home=None):
         message names the file and says what to do).
     """
     path = Path(path).expanduser()
-    kind = _format(path)
+    kind = archive_format(path)
     if not path.is_file():
         raise ArchiveError(f"No archive at {path}. Write one on a prepared machine with: "
                            f"python -m course_utils prepare --archive {path.name}")
@@ -300,7 +287,7 @@ def read_archive(path, home=None):
             for name, f in _members(path, kind):
                 where = f"in {name}"
                 if name == MANIFEST:
-                    expected = _parse_manifest(f.read().decode("utf-8", "replace"), path)
+                    expected = _parse_manifest(_read_manifest(f, path), path)
                     where = f"after {name}"
                     continue
                 if expected is None:

@@ -1,4 +1,4 @@
-"""The doctor's checks (``python -m course_utils doctor`` or ``course_utils.doctor()``): can this machine run the course, and if not, what to do.
+"""The doctor (``python -m course_utils doctor`` or ``course_utils.doctor()``): can this machine run the course, and if not, what to do?
 
 Each check is a line: ``[ok]``, ``[warn]`` (the course runs, with a limitation) or ``[FAIL]``
 (it cannot run until fixed; the line says how). Importing this module does not import MXNet,

@@ -1,0 +1,4 @@
+"""Instructor tools: the doctor, the cache archive, student copies, the process launcher, the CLI.
+
+Learners never import these; ``python -m course_utils ...`` (:mod:`course_utils.admin.cli`) does.
+"""
