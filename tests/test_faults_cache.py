@@ -15,7 +15,8 @@ import zipfile
 import pytest
 
 import course_utils  # noqa: F401  (before mxnet)
-from course_utils import config, data, health
+from course_utils import config, data
+from course_utils.admin import doctor
 
 
 def _tree(folder):
@@ -32,7 +33,7 @@ def full_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "full")
     monkeypatch.setattr(config, "MXNET_HOME", tmp_path)
     monkeypatch.setattr(data, "SYSTEM_DIRS", {name: [] for name in data.SYSTEM_DIRS})
-    monkeypatch.setattr(health, "_reachable", lambda url, timeout=3.0: True)  # "online"
+    monkeypatch.setattr(doctor, "_reachable", lambda url, timeout=3.0: True)  # "online"
     for name, files in data.FULL_FILES.items():
         monkeypatch.setitem(data.FULL_FILES, name, dict(files))
         folder = tmp_path / "datasets" / name
@@ -45,7 +46,7 @@ def full_cache(tmp_path, monkeypatch):
 
 
 def _data_checks():
-    return {c.name: c for c in health.check_data()}
+    return {c.name: c for c in doctor.check_data()}
 
 
 def test_the_doctor_passes_an_intact_full_cache(full_cache):
@@ -67,7 +68,7 @@ def test_the_doctor_fails_a_truncated_cached_data_file_naming_it_and_the_fix(ful
     assert str(damaged) in check.detail and "damaged or incomplete" in check.detail
     assert "Delete it and run 'python -m course_utils prepare'" in check.detail
     assert checks["data mnist"].status == "ok"  # only the damaged set is blamed
-    assert not health.Report(list(checks.values())).ok
+    assert not doctor.Report(list(checks.values())).ok
     assert _tree(full_cache) == before  # the doctor only looks: nothing removed or added
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import course_utils  # noqa: F401  (before mxnet)
-from course_utils import _torch_legacy, config, efficientnet_lite, health, pretrained, transfer
+from course_utils import _torch_legacy, config, efficientnet_lite, pretrained, transfer
+from course_utils.admin import doctor
 import mxnet as mx
 from mxnet.gluon import nn
 
@@ -185,16 +186,16 @@ def test_a_read_only_older_cache_still_loads(home, monkeypatch):
 def test_doctor_fails_a_bit_flipped_converted_file(home):
     pretrained.efficientnet_lite0()
     params = home / "models" / pretrained.PARAMS_NAME
-    assert health.check_weights().status == "ok"
+    assert doctor.check_weights().status == "ok"
     raw = bytearray(params.read_bytes())
     raw[-100] ^= 0x01
     params.write_bytes(bytes(raw))
-    check = health.check_weights()
+    check = doctor.check_weights()
     assert check.status == "FAIL" and params.name in check.detail
     assert "Delete them and run: python -m course_utils prepare" in check.detail
     assert params.is_file()  # reported, not deleted behind the instructor's back
     pretrained.checksum_path(params).unlink()
-    check = health.check_weights()
+    check = doctor.check_weights()
     assert check.status == "warn" and "no recorded checksum" in check.detail
 
 

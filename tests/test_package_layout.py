@@ -11,8 +11,6 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "course_utils"
 MAX_MODULE_LINES = 350
 MAX_FIT_LINES = 60
-#: modules other branches are still splitting (issue 10); each flips to a failure once fixed
-STILL_SPLITTING = {"course_utils.pretrained"}
 
 
 def module_name(path):
@@ -107,22 +105,10 @@ def test_code_lines_counts_code_only():
     assert code_lines(source) == 4  # x = 1, def f, and the two lines of the return
 
 
-SMALL = [name for name in MODULES if name not in STILL_SPLITTING]
-SPLITTING = sorted(STILL_SPLITTING)
-
-
-@pytest.mark.parametrize("name", SMALL)
+@pytest.mark.parametrize("name", sorted(MODULES))
 def test_module_is_at_most_350_code_lines(name):
     n = code_lines(MODULES[name].read_text())
     assert n <= MAX_MODULE_LINES, f"{name} has {n} lines of code; split it (at most {MAX_MODULE_LINES})"
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="over 350 code lines; being split on another branch (issue 10)"))
-    for n in SPLITTING])
-def test_module_still_being_split_is_at_most_350_code_lines(name):
-    n = code_lines(MODULES[name].read_text())
-    assert n <= MAX_MODULE_LINES, f"{name} has {n} lines of code"
 
 
 @pytest.mark.xfail(strict=True, reason="train.fit is being split on the 'fit' branch (issue 10)")
