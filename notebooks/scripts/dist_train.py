@@ -15,7 +15,9 @@ Each worker takes its share of every global batch (:class:`GlobalBatches`) and t
 pulls the sum and applies the same SGD update (``update_on_kvstore=False``: the momentum
 lives on the workers, so worker 0 can save it), so all workers hold the same parameters and each
 step equals one process's step on the global batch (``--batch-size``). Every worker evaluates on
-the whole test set and, with ``--out DIR``, writes ``DIR/result-<rank>.json``.
+the whole test set and, with ``--out DIR``, writes ``DIR/result-<rank>.json`` and its final
+parameters, ``DIR/parameters-<rank>.npz`` (keyed by position, ``0000``, ``0001``, ...: Gluon
+numbers layer names per process).
 
 Under the watch (:mod:`course_utils.admin.watchdog`) a lost role stops every other one with a message
 (exit status 75). With ``--checkpoint DIR`` worker 0 saves the parameters, the momentum and the
@@ -106,7 +108,8 @@ def main(argv=None):
     parser.add_argument("--train-images", type=int, default=None,
                         help="use only the first N training images (quick runs, tests)")
     parser.add_argument("--out", default=os.environ.get("DIST_TRAIN_OUT"),
-                        help="folder for result-<rank>.json (default: $DIST_TRAIN_OUT, if set)")
+                        help="folder for result-<rank>.json and parameters-<rank>.npz "
+                             "(default: $DIST_TRAIN_OUT, if set)")
     parser.add_argument("--checkpoint", default=os.environ.get("DIST_TRAIN_CHECKPOINT"),
                         help="folder where worker 0 saves a checkpoint after every epoch and "
                              "from which a restarted run resumes (default: "
@@ -184,6 +187,9 @@ def main(argv=None):
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, f"result-{rank}.json"), "w") as f:
             json.dump(result, f, indent=1)
+        np.savez(os.path.join(args.out, f"parameters-{rank}.npz"),
+                 **{f"{i:04d}": p.data().asnumpy()
+                    for i, p in enumerate(net.collect_params().values())})
     if distributed:
         # leave the kvstore now, while the watch still runs: its last barrier waits for every
         # role, and a role lost at that moment must still stop this one
