@@ -32,7 +32,6 @@ Example
 """
 import contextlib
 import functools
-import hashlib
 import importlib.util
 import os
 import subprocess
@@ -47,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import _zoo, config  # config sets MXNET_HOME and threads before mxnet
+from course_utils._util import sha256_file
 from course_utils._torch_legacy import (  # noqa: F401  (re-exported: importable from here)
     CheckpointError, UnsafeCheckpointError, load_torch_state_dict)
 from course_utils.efficientnet_lite import (  # noqa: F401  (re-exported: importable from here)
@@ -82,14 +82,6 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 # =================================================================================================
 # Where the checkpoint comes from, and the one-time conversion
 # =================================================================================================
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_checkpoint(path, fix=_INSTALL_HINT):
     """Check the EfficientNet-Lite0 checkpoint's size and SHA-256; raise if it is not the one.
 
@@ -116,7 +108,7 @@ def verify_checkpoint(path, fix=_INSTALL_HINT):
             f"{path} has {size:,} bytes, expected {CHECKPOINT_SIZE:,} (truncated or a different "
             f"file); {fix}"
         )
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != CHECKPOINT_SHA256:
         raise CheckpointError(f"{path} has SHA-256 {digest[:16]}..., expected "
                               f"{CHECKPOINT_SHA256[:16]}... (damaged or a different file); {fix}")
@@ -258,7 +250,7 @@ def convert_checkpoint(src, dst):
 
 def _record_checksum(params, written, tmp_sum):
     """Write ``<params>.sha256`` (``sha256sum`` format) for the bytes of ``written``, atomically."""
-    tmp_sum.write_text(f"{_sha256(written)}  {params.name}\n")
+    tmp_sum.write_text(f"{sha256_file(written)}  {params.name}\n")
     os.replace(tmp_sum, checksum_path(params))
 
 
@@ -293,7 +285,7 @@ def verify_converted(path):
         recorded = checksum_path(path).read_text().split()[0]
     except (OSError, IndexError, UnicodeDecodeError):
         return False
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != recorded:
         raise CheckpointError(
             f"{path} is damaged: its SHA-256 is {digest[:16]}..., but {recorded[:16]}... was "
