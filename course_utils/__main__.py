@@ -74,7 +74,7 @@ def cmd_prepare(args):
 
 
 def cmd_student(args):
-    from course_utils import student
+    from course_utils.admin import student
 
     try:
         written = student.make_student_versions(args.out, args.notebooks or None,
