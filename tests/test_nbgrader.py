@@ -105,7 +105,8 @@ def test_a_graded_check_prints_when_right_and_raises_the_message_when_not(capsys
 @pytest.mark.parametrize("number", ["01", "02", "03"])
 def test_autograde_the_instructor_copy_and_the_untouched_release(number, tmp_path):
     notebook = next(config.NOTEBOOK_DIR.glob(f"{number}_*.ipynb"))
-    graded = autograde.autograde(notebook, tmp_path)
+    # no cell of 01-03 takes a minute; a stalled cell fails the test in 4 minutes, not 15
+    graded = autograde.autograde(notebook, tmp_path, timeout=240)
     tests = sum(1 for c in cells_of(notebook)
                 if c["metadata"].get("nbgrader", {}).get("grade") and c["metadata"]["nbgrader"].get("points"))
     assert graded.scores["instructor"] == (tests, tests)
