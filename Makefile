@@ -2,7 +2,7 @@
 #   make lab    install everything (first time) and open the course in JupyterLab
 #   make test   install everything (first time) and run every test: unit tests + nbval notebooks
 # Other targets: setup, unit, notebooks [NB=...], browser-test, execute NB=..., check, bench, doctor,
-# prepare, clean. VENV=... (default .venv) and PYTHON=... choose the venv and its interpreter.
+# prepare, assignments, autograde [NB=01 02 ...], autograde-ci, clean. VENV=... (default .venv) and PYTHON=... choose the venv and its interpreter.
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -15,7 +15,8 @@ RUNENV  := COURSE_PROFILE=default COURSE_QUIET=1 COURSE_THREADS=2
 # jupyter lab refuses to run as root (containers, cloud VMs) unless told
 LABFLAGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test setup unit notebooks browser-test execute timings check bench doctor prepare clean
+.PHONY: lab test setup unit notebooks browser-test execute timings check bench doctor prepare clean \
+        assignments autograde autograde-ci
 
 # PYTHON=... with an existing $(VENV) of another Python version: stop, rather than quietly run
 # the old one (make setup VENV=.venv312 PYTHON=python3.12 keeps a second venv beside the first)
@@ -75,6 +76,20 @@ browser-test: $(DONE)
 execute: $(DONE)
 	$(RUNENV) $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=900 --ExecutePreprocessor.kernel_name=python3 $(NB)
+
+# nbgrader: mark the solutions and the graded checks in the notebooks (sources and metadata
+# only; safe to re-run, e.g. after `make execute`); `--check` lists what is unmarked
+assignments: $(DONE)
+	$(PY) -m course_utils.admin.assignments
+
+# nbgrader autograde of notebooks 01-13 (or NB=01 02 ...) both ways: the instructor's copy
+# (full marks) and the untouched release (0, with the checkers' messages); executes each twice
+autograde: $(DONE)
+	$(RUNENV) $(PY) -m course_utils.admin.autograde $(NB)
+
+# the same for 01, 02 and 03 as tests (CI, about 4 minutes)
+autograde-ci: $(DONE)
+	$(RUNENV) COURSE_AUTOGRADE=1 $(PY) -m pytest tests/test_nbgrader.py -q -k autograde
 
 # notebook hygiene (the shared copy of the checker where there is one, else the repository's)
 check:

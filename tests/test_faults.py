@@ -180,7 +180,7 @@ def test_student_refuses_to_overwrite_an_edited_copy(tmp_path, capsys):
 
 def test_student_rewrites_an_unchanged_copy_and_writes_0644(tmp_path, monkeypatch):
     import os
-    from course_utils import student
+    from course_utils.admin import student
 
     src = sorted(config.NOTEBOOK_DIR.glob("00_*.ipynb"))[0]
     out = tmp_path / "class"

@@ -1,4 +1,4 @@
-"""Student versions: solutions removed, outputs cleared, originals untouched."""
+"""Student versions through nbgrader's preprocessors: solutions and outputs cleared, originals untouched."""
 import hashlib
 import json
 
@@ -6,7 +6,8 @@ import nbformat
 import pytest
 
 import course_utils  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
-from course_utils import config, student
+from course_utils import config
+from course_utils.admin import assignments, student
 
 
 def md(text, cid):
@@ -22,18 +23,21 @@ def code(text, cid, n):
 def synthetic():
     nb = nbformat.v4.new_notebook()
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
     nb.cells = [
         md("# 99 · A synthetic notebook", "title"),
         code("x = 1\nprint(x)", "setup", 1),
         md("## Exercises\n\n1. Compute 2 + 2.", "ex"),
         md("## Solutions", "sol"),
-        code("print(2 + 2)", "answer1", 2),
-        md("### Exercise 2\n\nThe idea is ...", "sub"),  # level 3: still a solution
-        code("print(3 + 3)", "answer2", 3),
-        md("A last remark on the solutions.\n\n## Summary\n\n- one\n- two", "mixed"),
+        code("# NBVAL_IGNORE_OUTPUT\nfour = 2 + 2\nprint(four)", "answer1", 2),
+        md("Four, because two and two.", "why"),
+        code("from course_utils import exercises\n\nexercises.check(\"11.3\", four)", "check1", 3),
+        md("## Summary\n\n- one\n- two", "summary"),
         code("print('after the summary heading')", "after", 4),
     ]
-    return nb
+    marked, warnings = assignments.mark_notebook(json.loads(nbformat.writes(nb)), "99_synthetic")
+    assert warnings == []
+    return nbformat.from_dict(marked)
 
 
 def sources(nb):
@@ -46,67 +50,74 @@ def test_synthetic_notebook(tmp_path):
     nbformat.write(synthetic(), str(src))
     before = src.read_bytes()
 
-    [(dest, removed)] = student.make_student_versions(tmp_path / "student", [src])
+    [(dest, cleared)] = student.make_student_versions(tmp_path / "student", [src])
     assert src.read_bytes() == before  # the original is untouched
     assert dest == (tmp_path / "student" / "99_synthetic.ipynb").resolve()
-    assert removed == 4  # two code cells, the level-3 cell, and the first part of "mixed"
+    assert cleared == 2  # the solution code and the written answer
 
     nb = nbformat.read(str(dest), as_version=4)
-    nbformat.validate(nb)  # cell ids stay unique after the split
+    nbformat.validate(nb)
     assert sources(nb) == [
         "# 99 · A synthetic notebook",
         "x = 1\nprint(x)",
         "## Exercises\n\n1. Compute 2 + 2.",
         "## Solutions",
-        student.PLACEHOLDER,
+        "# NBVAL_IGNORE_OUTPUT\n# Your answer: four (11.3), checked below\n"
+        "# YOUR CODE HERE\nraise NotImplementedError()",
+        "YOUR ANSWER HERE",
+        "from course_utils import exercises\n\nexercises.grade(\"11.3\", lambda: four)",
         "## Summary\n\n- one\n- two",
         "print('after the summary heading')",
     ]
-    assert [c.cell_type for c in nb.cells].count("markdown") == 5
+    test = nb.cells[6]
+    assert test.metadata.nbgrader["locked"] and test.metadata.nbgrader["points"] == 1
+    assert test.metadata.nbgrader["checksum"]  # as nbgrader's release has it
+    assert not test.metadata.get("deletable", True) and not test.metadata.get("editable", True)
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     assert "widgets" not in nb.metadata
 
 
-def test_solutions_heading_inside_a_cell_and_notebook_without_solutions():
-    cells = [md("## Exercises\n\nTry it.\n\n## Solutions\n\nThe answer is 4.", "a"),
-             code("print(4)", "b", 1)]
-    out, removed = student.remove_solutions(cells)
-    assert sources({"cells": out}) == ["## Exercises\n\nTry it.\n\n## Solutions", student.PLACEHOLDER]
-    assert removed == 2
-    assert cells[0]["source"].endswith("The answer is 4.")  # input not modified
+def test_an_unmarked_notebook_is_refused_and_nothing_is_written(tmp_path):
+    nb = synthetic()
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    src = tmp_path / "99_unmarked.ipynb"
+    nbformat.write(nb, str(src))
+    with pytest.raises(student.StudentError, match="no cell marked as an nbgrader solution.*"
+                                                   "python -m course_utils.admin.assignments"):
+        student.make_student_versions(tmp_path / "student", [src])
+    assert not (tmp_path / "student").exists()
+    # a notebook without a Solutions section has nothing to clear: outputs only
+    plain = {"cells": [md("# Title", "t"), code("1 + 1", "c", 1)], "metadata": {}, "nbformat": 4,
+             "nbformat_minor": 5}
+    out, cleared = student.student_notebook(json.loads(json.dumps(plain)))
+    assert cleared == 0 and sources(out) == ["# Title", "1 + 1"] and out["cells"][1]["outputs"] == []
 
-    plain = [md("# Title", "t"), code("1 + 1", "c", 1)]
-    nb, removed = student.student_notebook({"cells": plain, "metadata": {}, "nbformat": 4,
-                                           "nbformat_minor": 5})
-    assert removed == 0 and sources(nb) == ["# Title", "1 + 1"]
-    assert nb["cells"][1]["outputs"] == [] and plain[1]["outputs"] != []
 
-
-def test_notebook_00(tmp_path):
-    src = config.NOTEBOOK_DIR / "00_setup_and_tour.ipynb"
+def test_notebook_01(tmp_path):
+    src = config.NOTEBOOK_DIR / "01_mnist_fully_connected.ipynb"
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     original = json.loads(src.read_text(encoding="utf-8"))
 
-    [(dest, removed)] = student.make_student_versions(tmp_path, [src])
+    [(dest, cleared)] = student.make_student_versions(tmp_path, [src])
     assert hashlib.sha256(src.read_bytes()).hexdigest() == digest
 
     nb = nbformat.read(str(dest), as_version=4)
     nbformat.validate(nb)
-    text = sources(nb)
-    at = text.index("## Solutions")
-    assert text[at + 1] == student.PLACEHOLDER
-    assert text[at + 2].startswith("## Summary")
-    # every code cell from the original, except the solutions, in the same order
-    heading = sources(original).index("## Solutions")
-    summary = next(i for i, s in enumerate(sources(original)) if s.startswith("## Summary"))
-    kept = [c["id"] for i, c in enumerate(original["cells"])
-            if c["cell_type"] == "code" and not heading < i < summary]
-    assert removed == summary - heading - 1 > 0
-    assert [c.id for c in nb.cells if c.cell_type == "code"] == kept
+    assert [c.id for c in nb.cells] == [c["id"] for c in original["cells"]]  # every cell, in order
+    solutions = [c for c in original["cells"] if c["metadata"].get("nbgrader", {}).get("solution")]
+    assert cleared == len(solutions) >= 6
+    released = "\n".join(sources(nb))
+    by_id = {c.id: c.source for c in nb.cells}
+    for cell in solutions:
+        if cell["cell_type"] == "code":
+            _, body = assignments.solution_body("".join(cell["source"]))
+            assert body.strip() and not any(line in by_id[cell["id"]] for line in body.splitlines() if line.strip())
+    assert 'def shuffle_each' not in released and "argsort" in "".join(sources(original))
+    assert released.count("raise NotImplementedError()") == sum(c["cell_type"] == "code" for c in solutions)
     assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
-    assert any(c["outputs"] for c in original["cells"] if c["cell_type"] == "code")
 
 
 def test_refuses_to_overwrite_the_originals(tmp_path):
@@ -126,5 +137,5 @@ def test_command_line(tmp_path, capsys):
     src = tmp_path / "99_synthetic.ipynb"
     nbformat.write(synthetic(), str(src))
     assert main(["student", "--out", str(tmp_path / "student"), str(src)]) == 0
-    assert "4 solution cell(s) removed" in capsys.readouterr().out
+    assert "2 solution cell(s) removed" in capsys.readouterr().out
     assert (tmp_path / "student" / "99_synthetic.ipynb").is_file()

@@ -37,10 +37,7 @@ def cmd_prepare(args):
 
 
 def cmd_student(args):
-    try:
-        from course_utils.admin import student
-    except ImportError:  # until student.py moves into admin/ (the nbgrader branch)
-        from course_utils import student
+    from course_utils.admin import student
 
     try:
         written = student.make_student_versions(args.out, args.notebooks or None,

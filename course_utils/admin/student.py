@@ -1,13 +1,20 @@
-"""Student versions of the notebooks: exercise solutions removed, outputs cleared.
+"""Student versions of the notebooks, made by nbgrader's preprocessors: solutions cleared, outputs cleared.
 
 The notebooks in ``notebooks/`` are the instructor's copy: they run their solutions (so nbval
-tests them) and carry saved outputs. ``python -m course_utils student`` writes copies for
-learners into ``student/`` (the originals are never modified):
+tests them) and carry saved outputs. Their exercise solutions are marked in nbgrader's format
+(:mod:`course_utils.admin.assignments`). ``python -m course_utils student`` writes copies for
+learners into ``student/`` (the originals are never modified) through the preprocessors that
+``nbgrader generate_assignment`` runs, without a course folder or a database:
 
-- everything between a ``## Solutions`` heading and the next ``## `` heading (or the end of the
-  notebook) is replaced by one markdown cell saying the solutions are in the instructor's copy;
-- every code cell's outputs are cleared and its execution count set to ``None``; saved widget
-  state is dropped.
+- ``LockCells``, ``ClearSolutions``: the code between ``### BEGIN SOLUTION`` and ``### END
+  SOLUTION`` becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()``, a written answer
+  becomes "YOUR ANSWER HERE"; the test cells (``exercises.grade``) stay, locked;
+- ``ClearOutput``, ``ClearHiddenTests``, ``ClearMarkScheme``, ``ComputeChecksums``,
+  ``CheckCellMetadata``: outputs and execution counts cleared, checksums as nbgrader's release
+  has them (``nbgrader validate`` works on a copy); saved widget state and timings are dropped too.
+
+A notebook whose ``## Solutions`` section has no nbgrader solution cell is refused (its
+solutions would be released): mark it first with ``python -m course_utils.admin.assignments``.
 
 A learner may already work in that folder. ``.student-copies.json`` there records the SHA-256 of
 each copy as written; a copy whose bytes differ from both that record and what would be written
@@ -15,7 +22,6 @@ now was changed by someone, and is not overwritten (nothing at all is written) u
 ``force=True`` (``--force``). Copies are written readable by others (0644 under the usual
 umask 022), so a shared class folder works.
 """
-import copy
 import hashlib
 import json
 import os
@@ -23,9 +29,8 @@ import tempfile
 from pathlib import Path
 
 from course_utils import config
+from course_utils.admin import assignments
 
-SOLUTIONS_HEADING = "## Solutions"
-PLACEHOLDER = "Solutions are in the instructor's copy."
 RECORD = ".student-copies.json"
 
 
@@ -33,78 +38,18 @@ class StudentError(RuntimeError):
     """A student version cannot be written; the message says what to do."""
 
 
-def _lines(cell):
-    source = cell.get("source", "")
-    text = "".join(source) if isinstance(source, list) else source
-    return text.splitlines(keepends=True)
+def _release_preprocessors():
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme,
+                                        ClearOutput, ClearSolutions, ComputeChecksums, LockCells)
+
+    # generate_assignment's order, less what needs a course folder (header, database, templates)
+    return [LockCells(), ClearSolutions(), ClearOutput(), CheckCellMetadata(), ComputeChecksums(),
+            ClearHiddenTests(), ClearMarkScheme(), ComputeChecksums(), CheckCellMetadata()]
 
 
-def _piece(cell, lines, part):
-    """A copy of a markdown cell holding some of its lines (ids stay unique when it is split)."""
-    piece = copy.deepcopy(cell)
-    piece["source"] = "".join(lines).strip("\n")
-    if part and "id" in piece:
-        piece["id"] = f"{piece['id']}-{part}"[:64]
-    return piece
-
-
-def _placeholder(number, with_id):
-    cell = {"cell_type": "markdown", "metadata": {}, "source": PLACEHOLDER}
-    if with_id:
-        cell["id"] = f"student-solutions-{number}"
-    return cell
-
-
-def remove_solutions(cells):
-    """Replace each ``## Solutions`` section by one placeholder markdown cell.
-
-    The section runs from the line after the ``## Solutions`` heading to the next ``## ``
-    heading (or the end); the heading itself stays. A heading in the middle of a markdown cell
-    splits that cell.
-
-    Parameters
-    ----------
-    cells : list of dict
-        Notebook cells (nbformat 4 dicts). Not modified.
-
-    Returns
-    -------
-    (list of dict, int)
-        The new cells and how many cells (whole or in part) were removed.
-    """
-    out, removed, inside, sections = [], 0, False, 0
-    for cell in cells:
-        if cell.get("cell_type") != "markdown":
-            if inside:
-                removed += 1
-            else:
-                out.append(copy.deepcopy(cell))
-            continue
-        kept, dropped, part = [], False, 0
-
-        def flush():
-            nonlocal kept, part
-            if any(line.strip() for line in kept):
-                out.append(_piece(cell, kept, part))
-                part += 1
-            kept = []
-
-        for line in _lines(cell):
-            stripped = line.rstrip()
-            if inside and stripped.startswith("## "):
-                inside = False
-            if inside:
-                dropped = dropped or bool(stripped)
-                continue
-            kept.append(line)
-            if stripped == SOLUTIONS_HEADING:
-                flush()
-                sections += 1
-                out.append(_placeholder(sections, "id" in cell))
-                inside = True
-        flush()
-        removed += dropped
-    return out, removed
+def solution_cells(nb):
+    """How many cells of a notebook dict nbgrader will clear (solution code and written answers)."""
+    return sum(1 for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
 def clear_outputs(nb):
@@ -118,24 +63,38 @@ def clear_outputs(nb):
     return nb
 
 
-def student_notebook(nb):
+def student_notebook(nb, name="notebook"):
     """A student version of a notebook dict (the input is not modified).
 
     Returns
     -------
     (dict, int)
-        The new notebook and the number of solution cells removed.
+        The new notebook and the number of solution cells cleared.
+
+    Raises
+    ------
+    StudentError
+        When the notebook has a ``## Solutions`` section without nbgrader solution cells, or
+        nbgrader rejects its cell metadata.
     """
-    nb = copy.deepcopy(nb)
-    nb["cells"], removed = remove_solutions(nb["cells"])
-    return clear_outputs(nb), removed
-
-
-def _notebook_text(nb):
     import nbformat
+    from nbgrader.nbgraderformat import ValidationError
 
-    # validates; lists of lines, as Jupyter saves
-    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
+    cleared = solution_cells(nb)
+    section = assignments.solutions_section(nb["cells"])
+    if section is not None and not cleared and section[0] < section[1]:
+        raise StudentError(f"{name} has a '## Solutions' section but no cell marked as an nbgrader "
+                           "solution, so its solutions would be released. Mark it first: python -m "
+                           f"course_utils.admin.assignments {name}")
+    node = nbformat.reads(json.dumps(nb), as_version=4)  # sources joined, as nbgrader expects
+    resources = {}
+    try:
+        for preprocessor in _release_preprocessors():
+            node, resources = preprocessor.preprocess(node, resources)
+    except (ValidationError, RuntimeError) as err:
+        raise StudentError(f"{name}: nbgrader cannot make the release ({err}). Re-mark it with "
+                           f"python -m course_utils.admin.assignments {name}") from None
+    return clear_outputs(json.loads(nbformat.writes(node))), cleared
 
 
 def _sha256(data):
@@ -196,7 +155,7 @@ def make_student_versions(out_dir, notebooks=None, force=False):
     Returns
     -------
     list of (Path, int)
-        Each copy written and the number of solution cells removed from it.
+        Each copy written and the number of solution cells cleared in it.
     """
     out_dir = Path(out_dir).expanduser().resolve()
     sources = (sorted(config.NOTEBOOK_DIR.glob("*.ipynb")) if notebooks is None
@@ -216,8 +175,8 @@ def make_student_versions(out_dir, notebooks=None, force=False):
             raise StudentError(f"Cannot read the notebook {src} ({err}).") from err
         if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
             raise StudentError(f"{src} is not a Jupyter notebook (no list of cells).")
-        student, removed = student_notebook(nb)
-        planned.append((out_dir / src.name, _notebook_text(student).encode("utf-8")))
+        student, removed = student_notebook(nb, src.name)
+        planned.append((out_dir / src.name, assignments.notebook_text(student).encode("utf-8")))
         removed_counts.append(removed)
     record = _read_record(out_dir)
     changed = [] if force else _changed_copies(planned, record)
