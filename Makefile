@@ -87,7 +87,7 @@ assignments: $(DONE)
 autograde: $(DONE)
 	$(RUNENV) $(PY) -m course_utils.admin.autograde $(NB)
 
-# the same for 01, 02 and 03 as tests (CI, about 4 minutes)
+# the same for 01, 03 and 10 as tests (CI, about 4 minutes)
 autograde-ci: $(DONE)
 	$(RUNENV) COURSE_AUTOGRADE=1 $(PY) -m pytest tests/test_nbgrader.py -q -k autograde
 

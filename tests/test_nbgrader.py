@@ -1,6 +1,6 @@
 """The classroom path with nbgrader: releases of every notebook, and autograding both ways.
 
-The release tests are fast (no notebook runs). The autograding tests execute notebooks 01-03
+The release tests are fast (no notebook runs). The autograding tests execute notebooks 01, 03 and 10
 twice each (about 4 minutes): they run only with ``COURSE_AUTOGRADE=1`` (CI's autograde step,
 ``make autograde-ci``); ``make autograde`` grades all of 01-13.
 """
@@ -102,10 +102,13 @@ def test_a_graded_check_prints_when_right_and_raises_the_message_when_not(capsys
 
 @pytest.mark.skipif(not os.environ.get("COURSE_AUTOGRADE"),
                     reason="executes notebooks: set COURSE_AUTOGRADE=1 (make autograde-ci)")
-@pytest.mark.parametrize("number", ["01", "02", "03"])
+@pytest.mark.parametrize("number", ["01", "03", "10"])  # 02: see the note below
 def test_autograde_the_instructor_copy_and_the_untouched_release(number, tmp_path):
     notebook = next(config.NOTEBOOK_DIR.glob(f"{number}_*.ipynb"))
-    # no cell of 01-03 takes a minute; a stalled cell fails the test in 4 minutes, not 15
+    # no cell of these takes a minute; a stalled cell fails the test in 4 minutes, not 15. 02 is
+    # left out: nbclient sometimes sits idle until the cell timeout after its kernel-explorer
+    # widget cell (seen in 2 of ~6 autograde runs, and with nbconvert: issue 10); make autograde
+    # grades it too
     graded = autograde.autograde(notebook, tmp_path, timeout=240)
     tests = sum(1 for c in cells_of(notebook)
                 if c["metadata"].get("nbgrader", {}).get("grade") and c["metadata"]["nbgrader"].get("points"))
