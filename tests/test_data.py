@@ -192,3 +192,52 @@ def test_permute_pixels_is_one_fixed_reproducible_permutation():
     np.testing.assert_array_equal(data.permute_pixels(X.asnumpy()), expected)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         data.permute_pixels(X[0])
+
+
+def _idx_bytes(array):
+    """MNIST's idx format: 0x0000, type 0x08 (uint8), the number of dimensions, big-endian sizes."""
+    header = b"\x00\x00\x08" + bytes([array.ndim])
+    header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def test_read_idx_reads_images_and_labels_written_by_the_test(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    (tmp_path / "images.gz").write_bytes(gzip.compress(_idx_bytes(images)))
+    (tmp_path / "labels.gz").write_bytes(gzip.compress(_idx_bytes(labels)))
+    got_images = data.read_idx(tmp_path / "images.gz", expected_count=5)
+    got_labels = data.read_idx(tmp_path / "labels.gz")
+    assert got_images.shape == (5, 28, 28) and got_images.dtype == np.uint8
+    assert np.array_equal(got_images, images) and np.array_equal(got_labels, labels)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda raw: raw[:-30], "truncated"),                          # data cut short
+    (lambda raw: raw + b"\x00" * 7, "truncated or wrong"),         # bytes after the data
+    (lambda raw: b"\x00\x00\x0d" + raw[3:], "not an idx file"),    # float32, not uint8
+    (lambda raw: b"\x00\x00\x08\x02" + raw[4:], "not an idx file"),  # 2-D: neither images nor labels
+])
+def test_read_idx_refuses_a_damaged_file_and_names_it(tmp_path, damage, message):
+    raw = _idx_bytes(np.zeros((4, 28, 28), dtype=np.uint8))
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(damage(raw)))
+    with pytest.raises(data.DataError, match=message) as err:
+        data.read_idx(path)
+    assert str(path) in str(err.value) and "prepare" in str(err.value)
+
+
+def test_read_idx_checks_the_expected_count(tmp_path):
+    path = tmp_path / "labels.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(np.zeros(10, dtype=np.uint8))))
+    assert data.read_idx(path, expected_count=10).shape == (10,)
+    with pytest.raises(data.DataError, match="header says"):
+        data.read_idx(path, expected_count=60000)
+
+
+def test_read_idx_refuses_a_file_that_is_not_gzip(tmp_path):
+    path = tmp_path / "labels.gz"
+    path.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07")  # idx, but not gzipped
+    with pytest.raises(data.DataError, match="not a readable gzip file"):
+        data.read_idx(path)
