@@ -266,18 +266,9 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
     if teacher is not None:
         teacher.collect_params().reset_ctx(ctxs)
     if trainer is None:
-        params = dict(optimizer_params or {})
-        if lr_scheduler is not None:
-            params["lr_scheduler"] = lr_scheduler
-            # without this, Adam/RMSProp overwrite the schedule's base with their default 0.001
-            # (MXNet prints a warning): the schedule's own start is the learning rate
-            params["learning_rate"] = lr_scheduler.base_lr
-        else:
-            params.setdefault("learning_rate", lr)
-        trainer = gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kvstore)
+        trainer = _make_trainer(net, optimizer, optimizer_params, lr, lr_scheduler, kvstore)
     workers = _sync_workers(trainer)
-    hard_ce = gluon.loss.SoftmaxCrossEntropyLoss()
-    soft_ce = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
+    compute_losses = _loss_function(loss, teacher)
 
     history = History()
     try:
@@ -287,49 +278,10 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
     bar = _progress_bar(batches_per_epoch and batches_per_epoch * num_epochs, progress)
     try:
         for epoch in range(1, num_epochs + 1):
-            loss_sum = [mx.nd.zeros(1, ctx=c) for c in ctxs]
-            correct = [mx.nd.zeros(1, ctx=c) for c in ctxs]
-            seen = 0
             start = time.perf_counter()
-            pending = None  # the previous batch's loss: read while this batch computes
-            for batch, (X, y) in enumerate(train_iter, 1):
-                top_label = _check_batch(X, y, epoch, batch)
-                target = y
-                if batch_transform is not None:
-                    X, target = batch_transform(X, y)
-                xs, ys, ts = _split(X, ctxs), _split(y, ctxs), _split(target, ctxs)
-                teacher_out = [teacher(x) for x in xs] if teacher is not None else None
-                with autograd.record():
-                    outs = [net(x) for x in xs]
-                    _check_labels_fit(top_label, outs[0].shape[-1], epoch, batch)
-                    if teacher is not None:
-                        losses = [loss(o, t, tl) for o, t, tl in zip(outs, ts, teacher_out)]
-                    elif loss is not None:
-                        losses = [loss(o, t) for o, t in zip(outs, ts)]
-                    else:
-                        losses = [(soft_ce if t.ndim == 2 else hard_ce)(o, t)
-                                  for o, t in zip(outs, ts)]
-                autograd.backward(losses)
-                trainer.step(X.shape[0] * workers)
-                parts = [l.sum() for l in losses]
-                for i, (o, part, yy) in enumerate(zip(outs, parts, ys)):  # parts per device
-                    loss_sum[i] += part
-                    correct[i] += (o.argmax(axis=1) == yy.astype("float32")).sum()
-                batch_loss = parts[0] if len(parts) == 1 else mx.nd.add_n(
-                    *[p.as_in_context(ctxs[0]) for p in parts])
-                if pending is not None:
-                    _check_loss(pending[1].asscalar(), epoch, pending[0], trainer)
-                pending = (batch, batch_loss)
-                seen += X.shape[0]
-                if bar is not None:
-                    bar.update(1)
-            if seen == 0:
-                raise ValueError(
-                    f"train_iter yielded no batches in epoch {epoch}: is the data set empty, or "
-                    "is it a generator that was used up (pass a DataLoader or a list instead)?")
-            _check_loss(pending[1].asscalar(), epoch, pending[0], trainer)
-            train_loss = float(sum(v.asscalar() for v in loss_sum)) / seen
-            train_acc = float(sum(v.asscalar() for v in correct)) / seen
+            train_loss, train_acc, seen = _train_one_epoch(
+                net, train_iter, trainer, ctxs, workers, compute_losses, teacher,
+                batch_transform, epoch, bar)
             seconds = time.perf_counter() - start
             test_acc = evaluate_accuracy(net, test_iter, ctxs) if test_iter is not None else None
             history.append(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
@@ -342,3 +294,71 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
         if bar is not None:
             bar.close()
     return history
+
+
+def _make_trainer(net, optimizer, optimizer_params, lr, lr_scheduler, kvstore):
+    """The Trainer ``fit`` builds when none is given."""
+    params = dict(optimizer_params or {})
+    if lr_scheduler is not None:
+        params["lr_scheduler"] = lr_scheduler
+        # without this, Adam/RMSProp overwrite the schedule's base with their default 0.001
+        # (MXNet prints a warning): the schedule's own start is the learning rate
+        params["learning_rate"] = lr_scheduler.base_lr
+    else:
+        params.setdefault("learning_rate", lr)
+    return gluon.Trainer(net.collect_params(), optimizer, params, kvstore=kvstore)
+
+
+def _loss_function(loss, teacher):
+    """``compute(outs, targets, teacher_outs) -> per-device losses`` for ``fit``'s arguments."""
+    if teacher is not None:
+        return lambda outs, ts, tls: [loss(o, t, tl) for o, t, tl in zip(outs, ts, tls)]
+    if loss is not None:
+        return lambda outs, ts, tls: [loss(o, t) for o, t in zip(outs, ts)]
+    hard_ce = gluon.loss.SoftmaxCrossEntropyLoss()
+    soft_ce = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
+    # class indices (N,) or soft targets (N, K), e.g. from mix-up or label smoothing
+    return lambda outs, ts, tls: [(soft_ce if t.ndim == 2 else hard_ce)(o, t)
+                                  for o, t in zip(outs, ts)]
+
+
+def _train_one_epoch(net, train_iter, trainer, ctxs, workers, compute_losses, teacher,
+                     batch_transform, epoch, bar):
+    """One pass over ``train_iter``; returns (mean training loss, training accuracy, images)."""
+    loss_sum = [mx.nd.zeros(1, ctx=c) for c in ctxs]
+    correct = [mx.nd.zeros(1, ctx=c) for c in ctxs]
+    seen = 0
+    pending = None  # the previous batch's loss: read while this batch computes
+    for batch, (X, y) in enumerate(train_iter, 1):
+        top_label = _check_batch(X, y, epoch, batch)
+        target = y
+        if batch_transform is not None:
+            X, target = batch_transform(X, y)
+        xs, ys, ts = _split(X, ctxs), _split(y, ctxs), _split(target, ctxs)
+        teacher_out = [teacher(x) for x in xs] if teacher is not None else None
+        with autograd.record():
+            outs = [net(x) for x in xs]
+            _check_labels_fit(top_label, outs[0].shape[-1], epoch, batch)
+            losses = compute_losses(outs, ts, teacher_out)
+        autograd.backward(losses)
+        trainer.step(X.shape[0] * workers)
+        parts = [l.sum() for l in losses]
+        for i, (o, part, yy) in enumerate(zip(outs, parts, ys)):  # parts per device
+            loss_sum[i] += part
+            correct[i] += (o.argmax(axis=1) == yy.astype("float32")).sum()
+        batch_loss = parts[0] if len(parts) == 1 else mx.nd.add_n(
+            *[p.as_in_context(ctxs[0]) for p in parts])
+        if pending is not None:
+            _check_loss(pending[1].asscalar(), epoch, pending[0], trainer)
+        pending = (batch, batch_loss)
+        seen += X.shape[0]
+        if bar is not None:
+            bar.update(1)
+    if seen == 0:
+        raise ValueError(
+            f"train_iter yielded no batches in epoch {epoch}: is the data set empty, or "
+            "is it a generator that was used up (pass a DataLoader or a list instead)?")
+    _check_loss(pending[1].asscalar(), epoch, pending[0], trainer)
+    train_loss = float(sum(v.asscalar() for v in loss_sum)) / seen
+    train_acc = float(sum(v.asscalar() for v in correct)) / seen
+    return train_loss, train_acc, seen

@@ -111,7 +111,6 @@ def test_module_is_at_most_350_code_lines(name):
     assert n <= MAX_MODULE_LINES, f"{name} has {n} lines of code; split it (at most {MAX_MODULE_LINES})"
 
 
-@pytest.mark.xfail(strict=True, reason="train.fit is being split on the 'fit' branch (issue 10)")
 def test_fit_body_is_under_60_code_lines():
     source = MODULES["course_utils.train"].read_text()
     fit = next(n for n in ast.walk(ast.parse(source))
