@@ -226,12 +226,18 @@ def _resolution_mistakes(ratio):
             ("halving height *and* width quarters the maps, not halves them", 0.5)]
 
 
-@exercise("08.3", "MobileNet at half the resolution",
-          hint="models.count_macs(net, (1, 1, 14, 14)) / models.count_macs(net, (1, 1, 28, 28)).",
-          done="the multiply-adds fall to about a quarter (0.281); the parameters do not change.")
-def _(answer):
-    ratio = _macs_ratio("mobilenet")
-    same_number(answer, ratio, "your ratio", rel=2e-3, mistakes=_resolution_mistakes(ratio))
+def _half_resolution_exercise(exercise_id, title, which, hint, done):
+    """08.3 and 09.3 ask the same of two networks: the multiply-adds at half the input size."""
+    @exercise(exercise_id, title, hint=hint, done=done)
+    def _(answer):
+        ratio = _macs_ratio(which)
+        same_number(answer, ratio, "your ratio", rel=2e-3, mistakes=_resolution_mistakes(ratio))
+
+
+_half_resolution_exercise(
+    "08.3", "MobileNet at half the resolution", "mobilenet",
+    hint="models.count_macs(net, (1, 1, 14, 14)) / models.count_macs(net, (1, 1, 28, 28)).",
+    done="the multiply-adds fall to about a quarter (0.281); the parameters do not change.")
 
 
 # ---------------------------------------------------------------- 09: NAS and the model zoo
@@ -281,9 +287,7 @@ def _(answer):
                     ("the biases are missing", sum(models.dense_params(i, o, bias=False) for i, o in zip(units[:-1], units[1:])))])
 
 
-@exercise("09.3", "ResNet-18 at 112x112",
-          hint="models.count_macs(net, (1, 3, 112, 112)) divided by the 224x224 count.",
-          done="about a quarter of the multiply-adds (a little more: odd map sizes round up); the same parameters.")
-def _(answer):
-    ratio = _macs_ratio("resnet18_v1")
-    same_number(answer, ratio, "your ratio", rel=2e-3, mistakes=_resolution_mistakes(ratio))
+_half_resolution_exercise(
+    "09.3", "ResNet-18 at 112x112", "resnet18_v1",
+    hint="models.count_macs(net, (1, 3, 112, 112)) divided by the 224x224 count.",
+    done="about a quarter of the multiply-adds (a little more: odd map sizes round up); the same parameters.")
