@@ -57,6 +57,48 @@ def test_a_silent_member_is_named_by_the_service(tmp_path):
             proc.wait(timeout=10)
 
 
+def test_roles_lost_together_are_all_named():
+    """A machine goes away with its worker and its server, their connections dropping 0.2 s apart:
+    the third role is told about both, not only about the one the service happened to see first."""
+    code = (
+        "from course_utils.admin import watchdog\n"
+        "s = watchdog.WatchService('127.0.0.1', 0, 2, 1, timeout=10).start()\n"
+        "print(s.address[1], flush=True)\n"
+        "import time; time.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+        hello = ('{"hello": "%s", "role": "%s", "host": "%s"}\n')
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+        for conn, (name, role, host) in zip(conns, [("worker 0", "worker", "127.0.0.2"),
+                                                    ("server", "server", "127.0.0.3"),
+                                                    ("worker 1", "worker", "127.0.0.3")]):
+            conn.sendall((hello % (name, role, host)).encode())
+        time.sleep(0.5)  # all three said hello
+        conns[1].close()  # the server goes first, its worker 0.2 s later
+        time.sleep(0.2)
+        conns[2].close()
+        told = b""
+        conns[0].settimeout(10)
+        while b"stop" not in told:
+            chunk = conns[0].recv(65536)
+            assert chunk, "the service closed without telling worker 0 to stop"
+            told += chunk
+        conns[0].close()
+        proc.wait(timeout=20)
+        err = proc.stderr.read()
+        assert proc.returncode == watchdog.LOST_STATUS, err
+        for text in (told.decode(), err):
+            assert "server on 127.0.0.3 closed its connection" in text, text
+            assert "worker 1 on 127.0.0.3 closed its connection" in text, text
+            assert "worker 0" not in text.split("stopping the run")[0], text
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def test_checkpoint_roundtrip_is_exact_and_atomic(tmp_path):
     import mxnet as mx
     from mxnet import autograd, gluon

@@ -52,6 +52,7 @@ class WatchService:
         self.checkpoint = None
         self.shared, self.waiting = None, []  # worker 0's checkpoint bytes, who waits for them
         self.finishing = False
+        self.losses = None  # [(member, why)] once one role is lost: the others seen meanwhile
         self.started = time.monotonic()
         self.noted = False
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -121,10 +122,26 @@ class WatchService:
             self.waiting = []
 
     def lost(self, member, why):
-        """Tell every other role that ``member`` is lost, print it, exit with LOST_STATUS."""
+        """Tell every other role that ``member`` is lost, print it, exit with LOST_STATUS.
+
+        A machine that goes away takes all its roles with it, and a server often dies of its
+        worker's death a few milliseconds later: the first loss waits ``self.interval`` for the
+        others, so the message names every role that was lost (in the order they were noticed),
+        not only the one whose thread happened to notice first.
+        """
         with self.lock:
-            text = f"{member} {why}: stopping the run. " + _advice(self.checkpoint)
-            others = [m for m in self.members if m is not member]
+            if self.losses is not None:  # another thread is already reporting: add to its list
+                if all(m is not member for m, _ in self.losses):
+                    self.losses.append((member, why))
+                return
+            self.losses = [(member, why)]
+        time.sleep(self.interval)
+        with self.lock:
+            losses = list(self.losses)
+            gone = [m for m, _ in losses]
+            others = [m for m in self.members if all(m is not g for g in gone)]
+            text = "; ".join(f"{m} {w}" for m, w in losses)
+            text += ": stopping the run. " + _advice(self.checkpoint)
         for m in others:
             _send(m.sock, m.lock, {"stop": text})
         _stop(f"scheduler: {text}")
