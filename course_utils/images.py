@@ -1,4 +1,5 @@
-"""Decoding image files: one decoder for uploads, image folders and photos.
+"""Decoding image files: one decoder for uploads, image folders and photos (and :func:`encode`,
+its reverse, to make such a file from a picture).
 
 Every path that turns a file into pixels goes through :func:`decode`, so an upload and the
 same file in an image folder give the same picture and the same error:
@@ -89,6 +90,37 @@ def decode(source, name=None, max_pixels=MAX_PIXELS):
                 f"{name} looks like an image but could not be decoded ({type(err).__name__}: "
                 f"{err}); it may be truncated or damaged: save it again or choose another "
                 "photo") from None
+
+
+def encode(image, format="JPEG", quality=90):
+    """Encode a picture as an image file's bytes, as if it had been saved and uploaded.
+
+    The reverse of :func:`decode` (lossless for PNG, nearly so for JPEG at quality 90).
+
+    Parameters
+    ----------
+    image : np.ndarray or PIL.Image.Image
+        ``(H, W, 3)`` or ``(H, W)`` uint8.
+    format : str, default 'JPEG'
+        Any format Pillow writes (``'PNG'``, ``'BMP'``, ...).
+    quality : int, default 90
+        JPEG quality.
+
+    Returns
+    -------
+    bytes
+    """
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        array = np.asarray(image)
+        if array.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 image (values 0..255), got dtype {array.dtype}")
+        image = Image.fromarray(array)
+    buffer = io.BytesIO()
+    options = {"quality": quality} if format.upper() in ("JPEG", "JPG") else {}
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
 
 
 def check(source, name=None, max_pixels=MAX_PIXELS):

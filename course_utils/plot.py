@@ -1,4 +1,5 @@
-"""Pictures for the notebooks: image grids, training curves, a live curve. Never trains.
+"""Pictures for the notebooks: image grids, training curves, a live curve, a photo beside its
+top-k classes. Never trains.
 
 Figures are kept small (a few inches at 80 dpi) so notebooks stay light in git.
 """
@@ -6,6 +7,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 DPI = 80
+DISPLAY_SIDE = 400  # photos are shrunk to at most this many pixels a side before drawing
 plt.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (5, 3),
                      "axes.grid": False, "font.size": 9})
 
@@ -240,6 +242,61 @@ def bar_chart(labels, values, title="", xlabel="", figsize=(5, 2.6), horizontal=
         ax.set_ylabel(xlabel)
     ax.set_title(title)
     fig.tight_layout()
+    plt.show()
+    return fig
+
+
+def _display_copy(image):
+    """A small RGB array of ``image`` for drawing (at most DISPLAY_SIDE pixels a side)."""
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        image = Image.fromarray(np.asarray(image))
+    image = image.convert("RGB")
+    if max(image.size) > DISPLAY_SIDE:
+        image = image.copy()
+        image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.BILINEAR)
+    return np.asarray(image)
+
+
+def topk_figure(image, top, title="", figsize=(6, 2.4)):
+    """A figure (not shown): the photo on the left, its top-k as bars on the right.
+
+    Parameters
+    ----------
+    image : np.ndarray or PIL.Image.Image
+        ``(H, W, 3)`` uint8 photo.
+    top : list of (str, float)
+        ``(class name, probability)``, most probable first.
+    title : str
+        Over the photo.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=figsize, dpi=DPI,
+                                         gridspec_kw={"width_ratios": [1, 1.5]})
+    ax_img.imshow(_display_copy(image))
+    ax_img.set_title(title, fontsize=9)
+    ax_img.axis("off")
+    labels = [label for label, _ in top]
+    probs = [prob for _, prob in top]
+    ax_bar.barh(range(len(top)), probs, color="tab:blue")
+    ax_bar.set_yticks(range(len(top)), labels)
+    ax_bar.invert_yaxis()
+    ax_bar.set_xlim(0, 1.15)  # room for the numbers after the bars
+    ax_bar.set_xlabel("probability")
+    for i, prob in enumerate(probs):
+        ax_bar.text(prob + 0.02, i, f"{prob:.2f}", va="center", fontsize=8)
+    ax_bar.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def show_topk(image, top, title=""):
+    """Show the photo beside its top-k bars (:func:`topk_figure`) and return the figure."""
+    fig = topk_figure(image, top, title)
     plt.show()
     return fig
 

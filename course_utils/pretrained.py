@@ -15,7 +15,7 @@ Two sources, tried in this order by :func:`load_pretrained`:
    SHA-256 beside it (``.params.sha256``), checked on every load.
 
 This module finds, verifies, converts and loads the weights, and uses a model (preprocessing,
-top-k, the zoo with its fallback). The names above are importable from here too.
+top-k of a photo or of an image file's bytes, the zoo with its fallback). The names above are importable from here too.
 
 Inputs differ between the two: EfficientNet-Lite takes RGB scaled as ``(pixel - 127) / 128``;
 GluonCV's zoo models take ``(pixel / 255 - mean) / std`` with ImageNet's mean and std.
@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_utils import _zoo, config  # config sets MXNET_HOME and threads before mxnet
+from course_utils import _zoo, config, images  # config sets MXNET_HOME and threads before mxnet
 from course_utils._util import sha256_file
 from course_utils._torch_legacy import (  # noqa: F401  (re-exported: importable from here)
     CheckpointError, UnsafeCheckpointError, load_torch_state_dict)
@@ -56,6 +56,7 @@ import mxnet as mx
 __all__ = [
     "CheckpointError", "UnsafeCheckpointError", "EfficientNetLite", "MBConv", "ConvBN",
     "LITE0_SPEC", "efficientnet_lite0", "imagenet_classes", "preprocess", "predict_topk",
+    "classify_bytes", "format_topk",
     "load_pretrained", "prepare_weights", "find_checkpoint", "verify_checkpoint",
     "load_torch_state_dict", "convert_checkpoint", "verify_converted", "checksum_path",
 ]
@@ -559,6 +560,57 @@ def predict_topk(net, image, k=5, classes=None, preprocess=None):
                          "were given; pass classes=[...] with one name per output")
     order = np.argsort(-probs)[:k]
     return [(classes[i], float(probs[i])) for i in order]
+
+
+def classify_bytes(net, data, k=5, preprocess=None, classes=None, name="the file"):
+    """The ``k`` most probable classes for an image file's bytes (what an upload delivers).
+
+    Parameters
+    ----------
+    net : HybridBlock
+        An ImageNet network, ``(1, 3, 224, 224)`` -> ``(1, 1000)`` logits (e.g.
+        :func:`efficientnet_lite0`).
+    data : bytes, bytearray or memoryview
+        The whole image file (its path works too).
+    k : int, default 5
+    preprocess : callable, optional
+        Photo -> input; default as in :func:`predict_topk` (the scaling that matches ``net``).
+        Pass ``info['preprocess']`` from :func:`load_pretrained`.
+    classes : list of str, optional
+        Class names (default: ImageNet's).
+    name : str
+        The file's name, for error messages.
+
+    Returns
+    -------
+    list of (str, float)
+        ``(class name, probability)``, most probable first.
+
+    Raises
+    ------
+    course_utils.images.NotAnImageError
+        The bytes are not a readable image (see :func:`course_utils.images.decode`).
+    """
+    image = images.decode(data, name)
+    return predict_topk(net, image, k=k, classes=classes, preprocess=preprocess)
+
+
+def format_topk(top, digits=3):
+    """The top-k as text, one ``rank. name  probability`` line each.
+
+    Parameters
+    ----------
+    top : list of (str, float)
+        As returned by :func:`predict_topk` or :func:`classify_bytes`.
+    digits : int, default 3
+
+    Returns
+    -------
+    str
+    """
+    width = max((len(label) for label, _ in top), default=0)
+    return "\n".join(f"{rank}. {label:<{width}}  {prob:.{digits}f}"
+                     for rank, (label, prob) in enumerate(top, 1))
 
 
 def load_pretrained(name=None, timeout=10, ctx=None):

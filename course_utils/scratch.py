@@ -1,9 +1,14 @@
 """NumPy reference layers: convolution, pooling, activations, softmax, cross-entropy.
 
 Notebooks 02 and 03 build these by hand; this module keeps the finished versions so later
-notebooks can import them (``from course_utils import scratch``). Every function here is checked
+notebooks can import them (``from course_utils import scratch``). Every layer here is checked
 against MXNet's own operator in ``tests/test_scratch.py`` (to 1e-5), so you can trust it as a
 reference -- and read it: each function is short on purpose.
+
+The section after pooling works on one gray picture, for the playgrounds (:mod:`course_utils.widgets`):
+:data:`KERNELS` (classic 3x3 filters), :func:`apply_kernel`, :func:`pool_preview` and
+:func:`pool_step` (pooling frozen at one window position); ``tests/test_widgets.py`` checks them
+against the layers.
 
 Conventions (the same as MXNet's):
 
@@ -15,6 +20,8 @@ Conventions (the same as MXNet's):
 
 This module is pure NumPy on purpose: it does not import MXNet.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 __all__ = [
@@ -33,6 +40,12 @@ __all__ = [
     "softmax",
     "cross_entropy",
     "numerical_gradient",
+    "KERNELS",
+    "to_gray",
+    "apply_kernel",
+    "pool_preview",
+    "PoolStep",
+    "pool_step",
 ]
 
 
@@ -356,6 +369,161 @@ def avg_pool2d(X, pool_size=2, stride=None, padding=0):
     Y : (N, C, H_out, W_out) array
     """
     return _pool(X, pool_size, stride, padding, "avg_pool2d", 0.0, np.mean)
+
+
+# ----------------------------------------------------------------------------- one gray picture
+# (what the playgrounds of notebooks 02 and 03 show: course_utils.widgets.convolution)
+
+def _kernel(rows, scale=1.0):
+    kernel = np.array(rows, dtype=np.float64) * scale
+    kernel.flags.writeable = False  # a preset cannot be changed by accident
+    return kernel
+
+
+#: Classic 3x3 kernels, by name. Applied with cross-correlation (as in deep learning), so
+#: ``sobel_x`` is positive where the image gets brighter from left to right.
+KERNELS = {
+    "identity": _kernel([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+    "laplacian": _kernel([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]),
+    "sobel_x": _kernel([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+    "sobel_y": _kernel([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    "sharpen": _kernel([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "box_blur": _kernel([[1, 1, 1], [1, 1, 1], [1, 1, 1]], scale=1 / 9),
+}
+
+
+def to_gray(image):
+    """The picture as a 2-D float gray image: (H, W) kept; (H, W, 3) or (H, W, 4) colour turned to gray.
+
+    Integer images (e.g. uint8 photos) are scaled to [0, 1].
+    """
+    image = np.asarray(image)
+    if image.dtype.kind in "iub":
+        image = image / (np.iinfo(image.dtype).max if image.dtype.kind != "b" else 1)
+    elif image.dtype not in (np.float32, np.float64):
+        image = image.astype(np.float64)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        # Luminance weights of ITU-R BT.709, as in skimage.color.rgb2gray.
+        image = image[..., :3] @ np.array([0.2125, 0.7154, 0.0721], dtype=image.dtype)
+    if image.ndim != 2:
+        raise ValueError(
+            f"expected a gray image of shape (H, W) or a colour one of shape (H, W, 3); got "
+            f"shape {image.shape}"
+        )
+    return image
+
+
+def apply_kernel(image, kernel):
+    """Filter a gray image with a kernel; the output has the input's size.
+
+    The border is padded by repeating the edge pixels (not zeros), so the photo's frame does
+    not light up as an "edge"; then :func:`corr2d` does the work.
+
+    Parameters
+    ----------
+    image : (H, W) array
+        Gray image (an (H, W, 3) colour image is turned to gray first).
+    kernel : (kh, kw) array
+        Odd height and width, e.g. 3x3 (see :data:`KERNELS`).
+
+    Returns
+    -------
+    filtered : (H, W) array, the image's float dtype
+    """
+    image = to_gray(image)
+    kernel = np.asarray(kernel, dtype=image.dtype)
+    if kernel.ndim != 2 or kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
+        raise ValueError(
+            f"expected a 2-D kernel with odd height and width such as (3, 3), so that the output "
+            f"lines up with the input; got shape {kernel.shape}"
+        )
+    ph, pw = kernel.shape[0] // 2, kernel.shape[1] // 2
+    padded = np.pad(image, ((ph, ph), (pw, pw)), mode="edge")
+    return corr2d(padded, kernel)
+
+
+def pool_preview(image, mode="max", pool_size=2, stride=None, padding=0):
+    """Pool a gray image as one channel; return the pooled image and its shape.
+
+    Parameters
+    ----------
+    image : (H, W) array
+        Gray image (an (H, W, 3) colour image is turned to gray first).
+    mode : {'max', 'avg'}
+    pool_size, stride, padding : int or pair
+        As in :func:`course_utils.max_pool2d` (``stride`` defaults to ``pool_size``).
+
+    Returns
+    -------
+    pooled : (H_out, W_out) array
+    shape : (H_out, W_out) tuple
+        ``H_out = output_size(H, pool_size, padding, stride)``, the same for W.
+    """
+    pools = {"max": max_pool2d, "avg": avg_pool2d}
+    if mode not in pools:
+        raise ValueError(f"mode must be 'max' or 'avg'; got {mode!r}")
+    X = to_gray(image)[None, None]  # (1, 1, H, W): a batch of one single-channel image
+    pooled = pools[mode](X, pool_size=pool_size, stride=stride, padding=padding)[0, 0]
+    return pooled, pooled.shape
+
+
+class PoolStep(NamedTuple):
+    """One position of the pooling window (see :func:`pool_step`)."""
+
+    step: int            # 0, 1, ..., steps - 1 (row by row)
+    steps: int           # H_out * W_out
+    cell: tuple          # (i, j): the output cell this step fills
+    window: tuple        # (top, left, bottom, right): rows top..bottom-1, columns left..right-1
+    values: np.ndarray   # the input values under the window, (size, size)
+    value: float         # their max or mean: output[i, j]
+    output: np.ndarray   # (H_out, W_out) float64, cells after this step still NaN
+
+
+def pool_step(x, size=2, stride=None, step=0, mode="max"):
+    """Pooling frozen at one window position: what the window covers and the output so far.
+
+    Parameters
+    ----------
+    x : (H, W) array
+        A small single-channel input (e.g. 8x8).
+    size : int
+        Window height and width.
+    stride : int, optional
+        Defaults to ``size`` (windows that touch, as in :func:`course_utils.max_pool2d`).
+    step : int
+        Which window position, ``0 <= step < H_out * W_out``, row by row.
+    mode : {'max', 'avg'}
+
+    Returns
+    -------
+    PoolStep
+        At the last step ``output`` equals ``max_pool2d`` (or ``avg_pool2d``) of ``x``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"pool_step walks over one channel: expected (H, W), got shape {x.shape}")
+    if mode not in ("max", "avg"):
+        raise ValueError(f"mode must be 'max' or 'avg'; got {mode!r}")
+    stride = size if stride is None else stride
+    for name, v in (("size", size), ("stride", stride)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if size > min(x.shape):
+        raise ValueError(f"a {size}x{size} window does not fit in a {x.shape[0]}x{x.shape[1]} input")
+    H_out, W_out = (output_size(n, size, 0, stride) for n in x.shape)
+    steps = H_out * W_out
+    if not isinstance(step, (int, np.integer)) or not 0 <= step < steps:
+        raise ValueError(f"step must be an integer from 0 to {steps - 1} ({H_out}x{W_out} window "
+                         f"positions); got {step!r}")
+    output = np.full((H_out, W_out), np.nan)
+    reduce = np.max if mode == "max" else np.mean
+    for k in range(step + 1):
+        i, j = divmod(k, W_out)
+        window = x[i * stride:i * stride + size, j * stride:j * stride + size]
+        output[i, j] = reduce(window)
+    top, left = i * stride, j * stride
+    return PoolStep(int(step), steps, (i, j), (top, left, top + size, left + size),
+                    window.copy(), float(output[i, j]), output)
 
 
 # ----------------------------------------------------------------------------- activations

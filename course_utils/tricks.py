@@ -11,7 +11,8 @@ small formula that the tests check against GluonCV's own implementation:
   ``loss(y_hat, target, teacher_logits)`` (class labels or soft targets, so it combines with
   label smoothing and mix-up);
 - :func:`lr_at` equals ``gluoncv.utils.LRScheduler`` (and ``LRSequential`` for warm-up) at every
-  iteration; :func:`make_lr_scheduler` builds that GluonCV object for a ``gluon.Trainer``.
+  iteration; :func:`make_lr_scheduler` builds that GluonCV object for a ``gluon.Trainer``;
+  :func:`lr_curve` and :func:`schedule_preview` give a whole schedule as an array, to plot.
 
 Array functions accept NumPy arrays or MXNet NDArrays and return the same kind: NumPy in, NumPy
 out; NDArray in, NDArray out (so they work inside ``autograd.record()``).
@@ -26,7 +27,7 @@ SCHEDULE_MODES = ("constant", "step", "linear", "poly", "cosine")
 __all__ = [
     "SCHEDULE_MODES", "one_hot", "smooth_labels", "make_smoothing", "mixup", "sample_lam",
     "make_mixup", "linearity_gap", "soft_targets", "soft_cross_entropy", "distillation_loss", "make_distillation_loss", "lr_at", "lr_curve",
-    "make_lr_scheduler",
+    "schedule_preview", "make_lr_scheduler",
 ]
 
 
@@ -545,6 +546,42 @@ def lr_curve(mode, total_iters, base_lr, **kwargs):
         Learning rate of iterations 0 .. total_iters - 1, ready to plot.
     """
     return np.array([lr_at(mode, i, total_iters, base_lr, **kwargs) for i in range(total_iters)])
+
+
+def schedule_preview(mode, num_epochs, warmup_epochs=0, power=2.0, iters_per_epoch=10,
+                     base_lr=0.1):
+    """The learning rate at every iteration of a schedule given in epochs.
+
+    A thin adapter over :func:`lr_curve` (what the schedule explorer of notebook 12 draws):
+    epochs become iterations, and ``'step'`` mode divides the rate by 10 at half and at three
+    quarters of the epochs (the paper's 30/60/90-of-120 pattern, shortened).
+
+    Parameters
+    ----------
+    mode : {'constant', 'step', 'linear', 'poly', 'cosine'}
+    num_epochs : int
+        Whole schedule, warm-up included.
+    warmup_epochs : int
+        Linear warm-up from 0 to ``base_lr``.
+    power : float
+        Exponent of the poly schedule (ignored by the other modes).
+    iters_per_epoch : int
+        Updates per epoch (at least 2, so that a one-epoch warm-up is possible).
+    base_lr : float
+        Learning rate when the warm-up ends.
+
+    Returns
+    -------
+    numpy.ndarray, shape (num_epochs * iters_per_epoch,), float64
+    """
+    if not (isinstance(iters_per_epoch, (int, np.integer)) and iters_per_epoch >= 2):
+        raise ValueError(f"iters_per_epoch must be a whole number >= 2; you gave "
+                         f"{iters_per_epoch!r}.")
+    if not (isinstance(num_epochs, (int, np.integer)) and num_epochs >= 1):
+        raise ValueError(f"num_epochs must be a whole number >= 1; you gave {num_epochs!r}.")
+    steps = [e * iters_per_epoch for e in (num_epochs // 2, 3 * num_epochs // 4)]
+    return lr_curve(mode, num_epochs * iters_per_epoch, base_lr, power=power, step_iters=steps,
+                    warmup_iters=warmup_epochs * iters_per_epoch)
 
 
 def make_lr_scheduler(mode, base_lr, num_epochs, iters_per_epoch, warmup_epochs=0,

@@ -229,9 +229,9 @@ def test_a_tiny_strip_image_preprocesses_in_bounded_memory(tmp_path):
     assert len(strip) < 200
     (tmp_path / "strip.png").write_bytes(strip)
     script = ("import resource, sys, course_utils\n"
-              "from course_utils import pretrained, pretrained_widgets as pw\n"
+              "from course_utils import images, pretrained\n"
               "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-              "x = pretrained.preprocess(pw.decode_image(open(sys.argv[1], 'rb').read()))\n"
+              "x = pretrained.preprocess(images.decode(open(sys.argv[1], 'rb').read()))\n"
               "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
               "print(x.shape, base // 1024, peak // 1024)\n")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "strip.png")],
@@ -243,30 +243,31 @@ def test_a_tiny_strip_image_preprocesses_in_bounded_memory(tmp_path):
 
 
 def test_the_pixel_limit_holds_from_the_header():
-    from course_utils import images, pretrained_widgets as pw
+    from course_utils import images
 
     huge = _png(12000, 12000, idat=b"x")  # 144 MP announced; Pillow alone accepts it (2 GB)
-    with pytest.raises(pw.NotAnImageError, match=r"12000 x 12000 = 144 megapixels.*80 megapixels"):
-        pw.decode_image(huge, "huge.png")
+    with pytest.raises(images.NotAnImageError,
+                       match=r"12000 x 12000 = 144 megapixels.*80 megapixels"):
+        images.decode(huge, "huge.png")
     assert images.MAX_PIXELS == 80_000_000
 
 
 def _photo_folder(root, name, raw):
     """A two-class folder: ``cat/<name>`` holds ``raw``, ``coffee/`` one real photo."""
-    from course_utils import pretrained_widgets as pw
+    from course_utils import images
 
     (root / "cat").mkdir(parents=True)
     (root / "coffee").mkdir()
     (root / "cat" / name).write_bytes(raw)
-    (root / "coffee" / "coffee.jpg").write_bytes(pw.image_to_bytes(data.load_photo("coffee")))
+    (root / "coffee" / "coffee.jpg").write_bytes(images.encode(data.load_photo("coffee")))
     return root
 
 
 def _both_paths(tmp_path, name, raw):
     """The same file decoded by the upload path and by the image folder, as uint8 arrays."""
-    from course_utils import pretrained_widgets as pw, transfer
+    from course_utils import images, transfer
 
-    upload = np.asarray(pw.decode_image(raw, name))
+    upload = np.asarray(images.decode(raw, name))
     folder = transfer.ImageFolder(_photo_folder(tmp_path / "photos", name, raw))
     item = folder[folder.items.index((str(tmp_path / "photos" / "cat" / name), 0))][0].asnumpy()
     return upload, item
@@ -299,23 +300,23 @@ def test_exif_orientation_is_applied_on_both_paths(tmp_path):
 
 @pytest.mark.parametrize("name, fmt", [("cat.webp", "WEBP"), ("really_a_gif.png", "GIF")])
 def test_webp_and_a_misnamed_gif_are_read_by_content(tmp_path, name, fmt):
-    from course_utils import pretrained_widgets as pw
+    from course_utils import images
 
-    raw = pw.image_to_bytes(data.load_photo("chelsea"), format=fmt)
+    raw = images.encode(data.load_photo("chelsea"), format=fmt)
     upload, item = _both_paths(tmp_path, name, raw)
     assert upload.shape == item.shape == (300, 451, 3)
     assert np.array_equal(upload, item)
 
 
 def test_a_truncated_jpeg_is_refused_with_its_name(tmp_path):
-    from course_utils import pretrained_widgets as pw, transfer
+    from course_utils import images, transfer
 
-    raw = pw.image_to_bytes(data.load_photo("chelsea"))
+    raw = images.encode(data.load_photo("chelsea"))
     cut = raw[:len(raw) // 2]
-    with pytest.raises(pw.NotAnImageError, match="half.jpg.*truncated"):
-        pw.decode_image(cut, "half.jpg")
+    with pytest.raises(images.NotAnImageError, match="half.jpg.*truncated"):
+        images.decode(cut, "half.jpg")
     folder = transfer.ImageFolder(_photo_folder(tmp_path / "photos", "half.jpg", cut))
-    with pytest.raises(pw.NotAnImageError, match=r"cat/half\.jpg.*truncated or damaged"):
+    with pytest.raises(images.NotAnImageError, match=r"cat/half\.jpg.*truncated or damaged"):
         [folder[i] for i in range(len(folder))]
     assert sorted(p.name for p in (tmp_path / "photos").rglob("*")) == [
         "cat", "coffee", "coffee.jpg", "half.jpg"]

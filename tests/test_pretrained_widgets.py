@@ -1,5 +1,6 @@
-"""course_utils.pretrained_widgets: decoding uploaded bytes, the top-k, and that an upload (a
-FileUpload value set the way the browser sets it) updates the widget's ``.result``."""
+"""Bring your own image: decoding uploaded bytes (``images``), their top-k (``pretrained``), the
+picture (``plot.topk_figure``), and that an upload (a FileUpload value set the way the browser
+sets it) updates the widget's ``.result`` (``widgets.pretrained``)."""
 import io
 
 import course_utils  # noqa: F401  (before mxnet)
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import data, pretrained, pretrained_widgets as pw
+from course_utils import data, images, plot, pretrained, widgets
 
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}  # 281..285
 
@@ -20,7 +21,7 @@ def net():
 
 @pytest.fixture(scope="module")
 def cat_jpeg():
-    return pw.image_to_bytes(data.load_photo("chelsea"))
+    return images.encode(data.load_photo("chelsea"))
 
 
 def _browser_uploads(upload, name, content, mime="image/jpeg"):
@@ -34,7 +35,7 @@ def _browser_uploads(upload, name, content, mime="image/jpeg"):
 
 def test_jpeg_round_trip_keeps_size_and_content(cat_jpeg):
     photo = data.load_photo("chelsea")
-    image = pw.decode_image(cat_jpeg)
+    image = images.decode(cat_jpeg)
     assert image.mode == "RGB" and image.size == (photo.shape[1], photo.shape[0])
     # JPEG is lossy, but only slightly at quality 90
     assert np.abs(np.asarray(image, dtype=np.float32) - photo).mean() < 3
@@ -42,15 +43,15 @@ def test_jpeg_round_trip_keeps_size_and_content(cat_jpeg):
 
 def test_png_is_lossless_and_accepts_memoryview_and_bytearray():
     photo = data.load_photo("coffee")
-    png = pw.image_to_bytes(photo, format="PNG")
+    png = images.encode(photo, format="PNG")
     for raw in (png, bytearray(png), memoryview(png)):
-        np.testing.assert_array_equal(np.asarray(pw.decode_image(raw)), photo)
+        np.testing.assert_array_equal(np.asarray(images.decode(raw)), photo)
 
 
 @pytest.mark.parametrize("mode", ["L", "RGBA", "P", "CMYK"])
 def test_other_colour_modes_become_rgb(mode):
     photo = Image.fromarray(data.load_photo("chelsea")[:40, :60]).convert(mode)
-    image = pw.decode_image(pw.image_to_bytes(photo, format="TIFF" if mode == "CMYK" else "PNG"))
+    image = images.decode(images.encode(photo, format="TIFF" if mode == "CMYK" else "PNG"))
     assert image.mode == "RGB" and image.size == (60, 40)
 
 
@@ -61,7 +62,7 @@ def test_exif_orientation_is_applied():
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", exif=exif)
     assert Image.open(io.BytesIO(buffer.getvalue())).size == (60, 40)  # stored sideways
-    assert pw.decode_image(buffer.getvalue()).size == (40, 60)  # shown upright
+    assert images.decode(buffer.getvalue()).size == (40, 60)  # shown upright
 
 
 @pytest.mark.parametrize("raw,expected", [
@@ -70,8 +71,8 @@ def test_exif_orientation_is_applied():
     (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", "not an image Pillow can read"),
 ])
 def test_a_file_that_is_not_an_image_gets_a_clear_error(raw, expected):
-    with pytest.raises(pw.NotAnImageError, match=expected) as info:
-        pw.decode_image(raw, name="notes.txt")
+    with pytest.raises(images.NotAnImageError, match=expected) as info:
+        images.decode(raw, name="notes.txt")
     message = str(info.value)
     assert "notes.txt" in message and "choose a photo" in message and "JPEG" in message
     assert isinstance(info.value, ValueError)
@@ -83,27 +84,29 @@ def test_a_truncated_jpeg_is_reported_as_damaged(cat_jpeg, monkeypatch, pillow_a
     from PIL import ImageFile
 
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", pillow_accepts_truncated)
-    with pytest.raises(pw.NotAnImageError, match="truncated or damaged"):
-        pw.decode_image(cat_jpeg[: len(cat_jpeg) // 3], name="half.jpg")
+    with pytest.raises(images.NotAnImageError, match="truncated or damaged"):
+        images.decode(cat_jpeg[: len(cat_jpeg) // 3], name="half.jpg")
     assert ImageFile.LOAD_TRUNCATED_IMAGES is pillow_accepts_truncated  # the setting is restored
 
 
 def test_too_many_pixels_is_refused(cat_jpeg, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # chelsea has 135,300 pixels
-    with pytest.raises(pw.NotAnImageError, match="too many pixels"):
-        pw.decode_image(cat_jpeg)
+    with pytest.raises(images.NotAnImageError, match="too many pixels"):
+        images.decode(cat_jpeg)
 
 
-def test_bytes_are_required():
+def test_bytes_or_a_path_are_required(tmp_path):
     with pytest.raises(TypeError, match="open\\(path, 'rb'\\)"):
-        pw.decode_image("chelsea.jpg")
+        images.decode(12345)
+    with pytest.raises(images.NotAnImageError, match="cannot read .*chelsea.jpg"):
+        images.decode(tmp_path / "chelsea.jpg")  # no such file
 
 
 # ----------------------------------------------------------------------------- classifying
 
 def test_classify_bytes_is_predict_topk_on_the_decoded_photo(net, cat_jpeg):
-    top = pw.classify_bytes(net, cat_jpeg)
-    reference = pretrained.predict_topk(net, pw.decode_image(cat_jpeg))
+    top = pretrained.classify_bytes(net, cat_jpeg)
+    reference = pretrained.predict_topk(net, images.decode(cat_jpeg))
     assert [label for label, _ in top] == [label for label, _ in reference]
     np.testing.assert_allclose([p for _, p in top], [p for _, p in reference], rtol=1e-6)
     probs = [p for _, p in top]
@@ -113,30 +116,30 @@ def test_classify_bytes_is_predict_topk_on_the_decoded_photo(net, cat_jpeg):
 
 def test_classify_bytes_of_a_lossless_png_equals_the_array(net):
     photo = data.load_photo("coffee")
-    top = pw.classify_bytes(net, pw.image_to_bytes(photo, format="PNG"), k=3)
+    top = pretrained.classify_bytes(net, images.encode(photo, format="PNG"), k=3)
     assert top == pretrained.predict_topk(net, photo, k=3)
     assert top[0][0] in ("espresso", "cup")
 
 
 def test_classify_bytes_refuses_text(net):
-    with pytest.raises(pw.NotAnImageError, match="not an image"):
-        pw.classify_bytes(net, b"just words", name="words.txt")
+    with pytest.raises(images.NotAnImageError, match="not an image"):
+        pretrained.classify_bytes(net, b"just words", name="words.txt")
 
 
 def test_format_topk():
-    text = pw.format_topk([("espresso", 0.95106), ("cup", 0.01499)])
+    text = pretrained.format_topk([("espresso", 0.95106), ("cup", 0.01499)])
     assert text == "1. espresso  0.951\n2. cup       0.015"
-    assert pw.format_topk([("a", 0.5)], digits=2) == "1. a  0.50"
+    assert pretrained.format_topk([("a", 0.5)], digits=2) == "1. a  0.50"
 
 
 def test_topk_figure_shows_the_photo_and_one_bar_per_class():
     top = [("tiger cat", 0.39), ("Egyptian cat", 0.36), ("tabby", 0.17)]
     big = np.zeros((1200, 900, 3), np.uint8)  # drawn shrunk to DISPLAY_SIDE pixels
-    fig = pw.topk_figure(big, top, title="cat")
+    fig = plot.topk_figure(big, top, title="cat")
     try:
         ax_img, ax_bar = fig.axes
         assert ax_img.get_title() == "cat"
-        assert ax_img.images[0].get_array().shape[:2] == (pw.DISPLAY_SIDE, 300)
+        assert ax_img.images[0].get_array().shape[:2] == (plot.DISPLAY_SIDE, 300)
         assert [t.get_text() for t in ax_bar.get_yticklabels()] == [n for n, _ in top]
         assert [round(b.get_width(), 2) for b in ax_bar.patches] == [0.39, 0.36, 0.17]
     finally:
@@ -146,13 +149,13 @@ def test_topk_figure_shows_the_photo_and_one_bar_per_class():
 # ----------------------------------------------------------------------------- the widget
 
 def test_an_upload_updates_result_message_and_clears_the_button(net, cat_jpeg):
-    widget = pw.upload_classifier(net)
+    widget = widgets.upload_classifier(net)
     assert widget.result is None and widget.error is None and widget.picture.value == b""
     assert repr(widget) == "UploadClassifier(EfficientNetLite, k=5; no photo yet)"
 
     _browser_uploads(widget.upload, "chelsea.jpg", cat_jpeg)
 
-    assert widget.result == pw.classify_bytes(net, cat_jpeg)
+    assert widget.result == pretrained.classify_bytes(net, cat_jpeg)
     assert widget.result[0][0] in CAT_CLASSES and widget.error is None
     assert widget.image.size == (451, 300)
     assert "chelsea.jpg (451x300): most likely" in widget.message.value
@@ -164,7 +167,7 @@ def test_an_upload_updates_result_message_and_clears_the_button(net, cat_jpeg):
     assert repr(widget).endswith(f"latest: {widget.result[0][0]})")
 
     open_figures = plt.get_fignums()
-    coffee = pw.image_to_bytes(data.load_photo("coffee"), format="PNG")
+    coffee = images.encode(data.load_photo("coffee"), format="PNG")
     _browser_uploads(widget.upload, "coffee.png", coffee, "image/png")
     assert widget.result[0][0] in ("espresso", "cup")
     assert len(widget.result) == 5
@@ -172,7 +175,7 @@ def test_an_upload_updates_result_message_and_clears_the_button(net, cat_jpeg):
 
 
 def test_a_text_upload_gives_a_message_and_no_stale_result(net, cat_jpeg):
-    widget = pw.upload_classifier(net, k=3)
+    widget = widgets.upload_classifier(net, k=3)
     widget.classify(cat_jpeg, "chelsea.jpg")
     assert len(widget.result) == 3
 
@@ -187,7 +190,7 @@ def test_a_text_upload_gives_a_message_and_no_stale_result(net, cat_jpeg):
 
 
 def test_message_is_html_escaped(net):
-    widget = pw.upload_classifier(net)
+    widget = widgets.upload_classifier(net)
     widget.classify(b"<b>hi</b>", name="<script>.txt")
     assert "<script>" not in widget.message.value and "&lt;script&gt;" in widget.message.value
 
@@ -199,8 +202,8 @@ def test_the_widget_uses_the_given_preprocessing_and_k(net, cat_jpeg):
         calls.append(image.size)
         return pretrained.preprocess(image)
 
-    widget = pw.UploadClassifier(net, k=2, preprocess=spy)
+    widget = widgets.UploadClassifier(net, k=2, preprocess=spy)
     assert len(widget.classify(cat_jpeg, "chelsea.jpg")) == 2
     assert calls == [(451, 300)]
     with pytest.raises(ValueError, match="positive integer"):
-        pw.UploadClassifier(net, k=0)
+        widgets.UploadClassifier(net, k=0)

@@ -240,7 +240,7 @@ CHECKS = {
     "02": [("02.1", 'exercises.check("02.1", K_diag)'),
            ("02.2", 'exercises.check("02.2", (n1, n2))'),
            ("02.3", 'exercises.check("02.3", (K_raw, losses_raw))'),
-           ("02.4", 'exercises.check("02.4", widgets.KERNELS["sobel_x"].T)'),
+           ("02.4", 'exercises.check("02.4", scratch.KERNELS["sobel_x"].T)'),
            ("02.corr2d", 'exercises.check("02.corr2d", corr2d_loops)')],
     "03": [("03.1", 'exercises.check("03.1", (X_maps, ours))'),
            ("03.2", 'exercises.check("03.2", (digits, shifted_down_2))'),

@@ -1,7 +1,8 @@
 """Playgrounds for notebook 12 (training tricks), each a thin view over a pure function.
 
-- :func:`schedule_explorer` shows :func:`schedule_preview`, i.e. :func:`tricks.lr_curve
-  <course_utils.tricks.lr_curve>`: pick a schedule mode, the number of epochs, the warm-up and
+- :func:`schedule_explorer` shows :func:`tricks.schedule_preview
+  <course_utils.tricks.schedule_preview>` (i.e. :func:`tricks.lr_curve
+  <course_utils.tricks.lr_curve>`): pick a schedule mode, the number of epochs, the warm-up and
   the poly power, see the learning rate at every iteration.
 - :func:`mixup_explorer` shows :func:`tricks.mixup <course_utils.tricks.mixup>`: move the
   lambda slider, see the mixed images and their mixed labels.
@@ -11,60 +12,16 @@
 
 The pure functions do all the work (the tests call them directly). A widget only reads its
 controls, calls the function, keeps the answer in ``.result`` and draws it; ``.update()`` does
-that by hand. The picture is an ``ipywidgets.Image`` holding PNG bytes (``.picture.value``), not
-an ``Output`` area, so it looks the same in every frontend and when the notebook runs without one
-(nbconvert, nbval). ``matplotlib.pyplot`` is imported only when drawing, and this module never
-chooses a matplotlib backend.
+that by hand. The picture is drawn into ``.picture`` (see :mod:`course_utils.widgets._draw`).
 """
-import io
-
 import ipywidgets as widgets
 import numpy as np
 
+import course_utils.widgets._draw as _draw
 from course_utils import tricks
 
-__all__ = ["schedule_preview", "schedule_explorer", "mixup_explorer", "temperature_explorer",
+__all__ = ["schedule_explorer", "mixup_explorer", "temperature_explorer",
            "ScheduleExplorer", "MixupExplorer", "TemperatureExplorer"]
-
-DPI = 80
-
-
-# ----------------------------------------------------------------------------- pure functions
-
-def schedule_preview(mode, num_epochs, warmup_epochs=0, power=2.0, iters_per_epoch=10,
-                     base_lr=0.1):
-    """The learning rate at every iteration of a schedule given in epochs.
-
-    A thin adapter over :func:`course_utils.tricks.lr_curve`: epochs become iterations, and
-    ``'step'`` mode divides the rate by 10 at half and at three quarters of the epochs (the
-    paper's 30/60/90-of-120 pattern, shortened).
-
-    Parameters
-    ----------
-    mode : {'constant', 'step', 'linear', 'poly', 'cosine'}
-    num_epochs : int
-        Whole schedule, warm-up included.
-    warmup_epochs : int
-        Linear warm-up from 0 to ``base_lr``.
-    power : float
-        Exponent of the poly schedule (ignored by the other modes).
-    iters_per_epoch : int
-        Updates per epoch (at least 2, so that a one-epoch warm-up is possible).
-    base_lr : float
-        Learning rate when the warm-up ends.
-
-    Returns
-    -------
-    numpy.ndarray, shape (num_epochs * iters_per_epoch,), float64
-    """
-    if not (isinstance(iters_per_epoch, (int, np.integer)) and iters_per_epoch >= 2):
-        raise ValueError(f"iters_per_epoch must be a whole number >= 2; you gave "
-                         f"{iters_per_epoch!r}.")
-    if not (isinstance(num_epochs, (int, np.integer)) and num_epochs >= 1):
-        raise ValueError(f"num_epochs must be a whole number >= 1; you gave {num_epochs!r}.")
-    steps = [e * iters_per_epoch for e in (num_epochs // 2, 3 * num_epochs // 4)]
-    return tricks.lr_curve(mode, num_epochs * iters_per_epoch, base_lr, power=power,
-                           step_iters=steps, warmup_iters=warmup_epochs * iters_per_epoch)
 
 
 def _as_images(images):
@@ -81,26 +38,6 @@ def _as_images(images):
     if images.max() > 1:
         images = images / 255  # uint8-style pixels: show them on the same 0..1 scale
     return images
-
-
-# ----------------------------------------------------------------------------- drawing
-
-def _draw(picture, fig):
-    """Put ``fig`` into the Image widget ``picture`` as PNG bytes, then free the figure."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=DPI)
-    finally:
-        plt.close(fig)  # never shown itself: redraws do not pile up figures
-    picture.value = buffer.getvalue()
-
-
-def _subplots(*args, **kwargs):
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(*args, dpi=DPI, **kwargs)
 
 
 # ----------------------------------------------------------------------------- widgets
@@ -120,7 +57,8 @@ class ScheduleExplorer(widgets.VBox):
     picture : ipywidgets.Image
         The curve as PNG bytes (kept from the last valid settings).
     result : numpy.ndarray (num_epochs * iters_per_epoch,) or None
-        The latest :func:`schedule_preview`; None when the settings are invalid.
+        The latest :func:`tricks.schedule_preview <course_utils.tricks.schedule_preview>`;
+        None when the settings are invalid.
     """
 
     def __init__(self, mode="cosine", num_epochs=30, warmup_epochs=5, power=2.0,
@@ -139,7 +77,7 @@ class ScheduleExplorer(widgets.VBox):
         self.power = widgets.FloatSlider(value=power, min=0.25, max=5.0, step=0.25,
                                          description="power (poly)")
         self.message = widgets.Label()
-        self.picture = widgets.Image(format="png")
+        self.picture = _draw.picture()
         controls = (self.mode, self.num_epochs, self.warmup_epochs, self.power)
         self.children = [*controls, self.message, self.picture]
         for control in controls:
@@ -150,8 +88,8 @@ class ScheduleExplorer(widgets.VBox):
         """Compute the curve for the current settings, store it in ``.result``, redraw."""
         E, W, ipe = self.num_epochs.value, self.warmup_epochs.value, self.iters_per_epoch
         try:
-            self.result = schedule_preview(self.mode.value, E, W, self.power.value, ipe,
-                                           self.base_lr)
+            self.result = tricks.schedule_preview(self.mode.value, E, W, self.power.value, ipe,
+                                                  self.base_lr)
         except ValueError as err:
             self.result = None
             self.message.value = str(err)
@@ -159,7 +97,7 @@ class ScheduleExplorer(widgets.VBox):
         lrs = self.result
         self.message.value = (f"{len(lrs)} iterations ({ipe} per epoch): starts at {lrs[0]:.4f}, "
                               f"peaks at {lrs.max():.4f}, ends at {lrs[-1]:.4f}")
-        fig, ax = _subplots(figsize=(5, 2.6))
+        fig, ax = _draw.figure(figsize=(5, 2.6))
         ax.plot(np.arange(len(lrs)) / ipe, lrs)
         if W:
             ax.axvline(W, color="gray", linestyle=":", label="end of warm-up")
@@ -168,7 +106,7 @@ class ScheduleExplorer(widgets.VBox):
         ax.set_ylabel("learning rate")
         ax.set_title(f"{self.mode.value} schedule, {W} warm-up epochs", fontsize=9)
         fig.tight_layout()
-        _draw(self.picture, fig)
+        _draw.show(self.picture, fig)
         return self.result
 
     def __repr__(self):
@@ -208,7 +146,7 @@ class MixupExplorer(widgets.VBox):
                              f"{len(self.classes)} names.")
         self.result = None
         self.lam = widgets.FloatSlider(value=lam, min=0.0, max=1.0, step=0.05, description="lambda")
-        self.picture = widgets.Image(format="png")
+        self.picture = _draw.picture()
         self.children = [self.lam, self.picture]
         self.lam.observe(lambda change: self.update(), names="value")
         self.update()
@@ -223,7 +161,7 @@ class MixupExplorer(widgets.VBox):
         self.result = tricks.mixup(self.images, self.targets, self.lam.value)
         mixed, targets = self.result
         n = len(self.images)
-        fig, axes = _subplots(2, n, figsize=(1.1 * n, 3.0), squeeze=False)
+        fig, axes = _draw.figure(2, n, figsize=(1.1 * n, 3.0), squeeze=False)
         for i in range(n):
             original = self.classes[int(self.targets[i].argmax())]
             for row, image, title in ((0, self.images[i], original),
@@ -235,7 +173,7 @@ class MixupExplorer(widgets.VBox):
         fig.suptitle(f"top: the batch; bottom: mixed with the batch reversed, lambda = "
                      f"{self.lam.value:.2f}", fontsize=8)
         fig.tight_layout()
-        _draw(self.picture, fig)
+        _draw.show(self.picture, fig)
         return self.result
 
     def __repr__(self):
@@ -275,7 +213,7 @@ class TemperatureExplorer(widgets.VBox):
         self.temperature = widgets.FloatSlider(value=temperature, min=0.5, max=max_temperature,
                                                step=0.5, description="T")
         self.message = widgets.Label()
-        self.picture = widgets.Image(format="png")
+        self.picture = _draw.picture()
         self.children = [self.temperature, self.message, self.picture]
         self.temperature.observe(lambda change: self.update(), names="value")
         self.update()
@@ -288,7 +226,7 @@ class TemperatureExplorer(widgets.VBox):
         entropy = float(-(p * np.log(np.clip(p, 1e-30, None))).sum())
         self.message.value = (f"T = {T:g}: top probability {p.max():.3f}, entropy {entropy:.2f} "
                               f"nats (uniform: {np.log(len(p)):.2f})")
-        fig, ax = _subplots(figsize=(5, 2.6))
+        fig, ax = _draw.figure(figsize=(5, 2.6))
         x = np.arange(len(p))
         ax.bar(x - 0.2, self.plain, width=0.4, color="lightgray", label="T = 1")
         ax.bar(x + 0.2, p, width=0.4, label=f"T = {T:g}")
@@ -297,7 +235,7 @@ class TemperatureExplorer(widgets.VBox):
         ax.set_ylim(0, 1)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        _draw(self.picture, fig)
+        _draw.show(self.picture, fig)
         return self.result
 
     def __repr__(self):
