@@ -501,3 +501,19 @@ def numerical_gradient(f, x, eps=1e-5):
         x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
+
+
+def max_abs_difference(ours, reference):
+    """The largest ``|ours - reference|`` over all entries, after checking the shapes agree.
+
+    How the notebooks compare a layer written by hand with MXNet's: float32 sums in another order
+    differ by about 1e-6, a real mistake by far more.
+    """
+    ours, reference = np.asarray(ours), np.asarray(reference)
+    if ours.shape != reference.shape:
+        raise ValueError(f"the two results have different shapes: {ours.shape} (ours) and "
+                         f"{reference.shape} (the reference); compare outputs of the same layer "
+                         "on the same input (check stride, padding and the kernel size)")
+    if ours.size == 0:
+        return 0.0
+    return float(np.abs(ours.astype(np.float64) - reference.astype(np.float64)).max())

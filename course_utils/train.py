@@ -45,6 +45,16 @@ class History:
     def total_seconds(self):
         return float(sum(self["seconds"]))
 
+    def report(self):
+        """What a training cell prints at its end: this summary, the test accuracy after each
+        epoch, and the median wall-clock seconds of an epoch."""
+        lines = [repr(self)]
+        if self.records and self["test_acc"][0] is not None:
+            lines.append("test accuracy by epoch: " + " ".join(f"{a:.3f}" for a in self["test_acc"]))
+        if self.records:
+            lines.append(f"{np.median(self['seconds']):.1f} s per epoch (wall clock)")
+        return "\n".join(lines)
+
     def __repr__(self):
         if not self.records:
             return "History(no epochs)"

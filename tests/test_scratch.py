@@ -327,3 +327,14 @@ def test_bad_input_raises_a_helpful_value_error(call, expected):
 def test_scratch_does_not_import_mxnet():
     source = open(scratch.__file__, encoding="utf-8").read()
     assert "import mxnet" not in source and "from mxnet" not in source
+
+
+def test_max_abs_difference_finds_the_worst_entry_and_refuses_other_shapes():
+    a = np.zeros((2, 3), dtype=np.float32)
+    b = a.copy()
+    b[1, 2] = -0.25
+    assert scratch.max_abs_difference(a, b) == 0.25
+    assert scratch.max_abs_difference(a, a) == 0.0
+    assert scratch.max_abs_difference(mx.nd.array(b).asnumpy(), b) == 0.0
+    with pytest.raises(ValueError, match=r"\(2, 3\) \(ours\) and \(3, 2\)"):
+        scratch.max_abs_difference(a, a.T)

@@ -32,17 +32,23 @@ def test_runner_refuses_a_worker_role():
     assert out.returncode == 2 and "DMLC_ROLE=scheduler" in out.stderr, out.stderr
 
 
-def test_a_silent_member_is_named_by_the_service(tmp_path):
-    """A client that says hello and then stays silent: the service process exits 75, naming it."""
+def _service_process(num_workers, num_servers, timeout):
+    """A WatchService in a process of its own (it exits the process when a role is lost)."""
     code = (
         "from course_utils.admin import watchdog\n"
-        "s = watchdog.WatchService('127.0.0.1', 0, 1, 0, timeout=2).start()\n"
+        f"s = watchdog.WatchService('127.0.0.1', 0, {num_workers}, {num_servers}, "
+        f"timeout={timeout}).start()\n"
         "print(s.address[1], flush=True)\n"
         "import time; time.sleep(30)\n")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    return proc, int(proc.stdout.readline())
+
+
+def test_a_silent_member_is_named_by_the_service(tmp_path):
+    """A client that says hello and then stays silent: the service process exits 75, naming it."""
+    proc, port = _service_process(num_workers=1, num_servers=0, timeout=2)
     try:
-        port = int(proc.stdout.readline())
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(b'{"hello": "worker 1", "role": "worker", "host": "127.0.0.3"}\n')
             start = time.monotonic()
@@ -60,15 +66,8 @@ def test_a_silent_member_is_named_by_the_service(tmp_path):
 def test_roles_lost_together_are_all_named():
     """A machine goes away with its worker and its server, their connections dropping 0.2 s apart:
     the third role is told about both, not only about the one the service happened to see first."""
-    code = (
-        "from course_utils.admin import watchdog\n"
-        "s = watchdog.WatchService('127.0.0.1', 0, 2, 1, timeout=10).start()\n"
-        "print(s.address[1], flush=True)\n"
-        "import time; time.sleep(30)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc, port = _service_process(num_workers=2, num_servers=1, timeout=10)
     try:
-        port = int(proc.stdout.readline())
         hello = ('{"hello": "%s", "role": "%s", "host": "%s"}\n')
         conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
         for conn, (name, role, host) in zip(conns, [("worker 0", "worker", "127.0.0.2"),
