@@ -57,8 +57,8 @@ def measure_latency(net, input_shape, repeats=5, warmup=1, reduce="median"):
     float
         Seconds per forward pass (for the whole batch of ``input_shape[0]`` images).
     """
-    positive_int(repeats, "repeats", example="repeats=20")
-    positive_int(warmup, "warmup", example="warmup=3", minimum=0)
+    positive_int(repeats, "repeats", example="repeats=5")
+    positive_int(warmup, "warmup", example="warmup=1", minimum=0)
     reducers = {"median": np.median, "min": np.min, "mean": np.mean}
     if reduce not in reducers:
         raise ValueError(f"reduce must be one of {sorted(reducers)}, got {reduce!r}")

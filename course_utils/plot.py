@@ -171,7 +171,7 @@ class LiveCurve:
         from course_utils import config
 
         positive_int(num_epochs, "LiveCurve's num_epochs (the number of epochs fit will run)",
-                     example="the same num_epochs you pass to fit")
+                     example="LiveCurve(5) for fit(..., num_epochs=5)")
         self.num_epochs, self.metrics, self.title, self.figsize = num_epochs, tuple(metrics), title, figsize
         if not self.metrics or isinstance(metrics, str):
             raise ValueError(f"LiveCurve needs a sequence of History keys to draw, e.g. "
