@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 import course_utils.config  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
+from course_utils._util import positive_int
 import mxnet as mx
 
 
@@ -70,10 +71,8 @@ def time_call(fn, repeats=5, warmup=1, reduce="median"):
     end with ``.wait_to_read()`` or ``mx.nd.waitall()``), or the clock stops too early.
     ``reduce`` ('median', 'min' or 'mean') summarises the timed calls.
     """
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    if not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
+    positive_int(repeats, "repeats", example="repeats=5")
+    positive_int(warmup, "warmup", example="warmup=1", minimum=0)
     reducers = {"median": np.median, "min": np.min, "mean": np.mean}
     if reduce not in reducers:
         raise ValueError(f"reduce must be one of {sorted(reducers)}, got {reduce!r}")
