@@ -17,20 +17,9 @@ import course_utils  # noqa: F401  (before mxnet: sets the thread count and MXNE
 import mxnet as mx
 import numpy as np
 
-from course_utils import config, scratch
+from course_utils import benchmark, config, scratch
 
 N, C, H, W, F, K, PAD = 8, 64, 56, 56, 64, 3, 1
-
-
-def best_time(fn, repeat):
-    """Best wall time of ``repeat`` calls after one warm-up call (seconds)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(repeat=5):
@@ -45,8 +34,9 @@ def main(repeat=5):
         return mx.nd.Convolution(X_mx, W_mx, b_mx, kernel=(K, K), num_filter=F,
                                  pad=(PAD, PAD)).wait_to_read()
 
-    t_mxnet = best_time(run_mxnet, repeat)
-    t_vec = best_time(lambda: scratch.conv2d(X, weight, b, padding=PAD), repeat)
+    t_mxnet = benchmark.time_call(run_mxnet, repeats=repeat, reduce="min")
+    t_vec = benchmark.time_call(lambda: scratch.conv2d(X, weight, b, padding=PAD), repeats=repeat,
+                                 reduce="min")
     start = time.perf_counter()
     one = scratch.conv2d_naive(X[:1], weight, b, padding=PAD)
     t_naive = (time.perf_counter() - start) * N

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 import course_utils.config  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
+from course_utils._util import positive_int
 import mxnet as mx
 
 
@@ -56,22 +57,30 @@ def measure_latency(net, input_shape, repeats=5, warmup=1, reduce="median"):
     float
         Seconds per forward pass (for the whole batch of ``input_shape[0]`` images).
     """
-    if not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
-    if not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}")
-    reducers = {"median": np.median, "min": np.min, "mean": np.mean}
-    if reduce not in reducers:
-        raise ValueError(f"reduce must be one of {sorted(reducers)}, got {reduce!r}")
     if len(tuple(input_shape)) < 2:
         raise ValueError(f"input_shape must be a batch shape such as (1, 3, 224, 224), "
                          f"got {input_shape!r}")
     X = mx.nd.random.uniform(shape=tuple(input_shape), ctx=_context(net))
+    return time_call(lambda: _wait(net(X)), repeats=repeats, warmup=warmup, reduce=reduce)
+
+
+def time_call(fn, repeats=5, warmup=1, reduce="median"):
+    """Seconds one call of ``fn()`` takes: ``warmup`` untimed calls, then ``repeats`` timed ones.
+
+    ``fn`` must wait for its own result when it runs MXNet code (MXNet computes asynchronously:
+    end with ``.wait_to_read()`` or ``mx.nd.waitall()``), or the clock stops too early.
+    ``reduce`` ('median', 'min' or 'mean') summarises the timed calls.
+    """
+    positive_int(repeats, "repeats", example="repeats=5")
+    positive_int(warmup, "warmup", example="warmup=1", minimum=0)
+    reducers = {"median": np.median, "min": np.min, "mean": np.mean}
+    if reduce not in reducers:
+        raise ValueError(f"reduce must be one of {sorted(reducers)}, got {reduce!r}")
     for _ in range(warmup):
-        _wait(net(X))
+        fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        _wait(net(X))
+        fn()
         times.append(time.perf_counter() - start)
     return float(reducers[reduce](times))

@@ -13,10 +13,8 @@ NDArray and an int32 label, so Gluon's transforms apply unchanged.
 """
 import gzip
 import hashlib
-import os
 import shutil
 import socket
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import config
+from course_utils._util import atomic_path, positive_int
 import mxnet as mx
 from mxnet import gluon
 
@@ -187,14 +186,9 @@ def read_idx(path, expected_count=None):
 def _download(url, dest, timeout):
     """Download ``url`` to ``dest`` atomically (temporary file, then rename)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+    with atomic_path(dest, mode=None) as tmp:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             shutil.copyfileobj(resp, out)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def find_full_file(name, file, download=True, timeout=DOWNLOAD_TIMEOUT):
@@ -308,8 +302,7 @@ class ArrayLoader:
     def __init__(self, X, y, batch_size=128, shuffle=False):
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"X has {X.shape[0]} items but y has {y.shape[0]}; they must match")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        positive_int(batch_size, "batch_size", example="batch_size=128")
         self.X, self.y, self.batch_size, self.shuffle = X, y, batch_size, shuffle
 
     def __len__(self):

@@ -6,6 +6,8 @@ network over a data iterator once, so every metric can then be computed without 
 """
 import numpy as np
 
+from course_utils._util import positive_int
+
 
 def _numpy(a):
     return a.asnumpy() if hasattr(a, "asnumpy") else np.asarray(a)
@@ -124,8 +126,7 @@ def reliability_bins(probabilities, labels, num_bins=15):
     ``(num_bins + 1,)``. A calibrated model has accuracy == confidence in every bin.
     """
     probabilities, labels = _check_scores(probabilities, labels)
-    if not isinstance(num_bins, (int, np.integer)) or num_bins < 1:
-        raise ValueError(f"num_bins must be a whole number >= 1, got {num_bins!r}")
+    positive_int(num_bins, "num_bins", example="num_bins=10")
     conf = probabilities.max(axis=1)
     right = (probabilities.argmax(axis=1) == labels).astype(np.float64)
     edges = np.linspace(0.0, 1.0, num_bins + 1)

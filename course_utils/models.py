@@ -34,6 +34,8 @@ import course_utils.config  # noqa: F401  (sets MXNET_HOME and threads before mx
 import mxnet as mx
 from mxnet.gluon import nn
 
+from course_utils._util import int_pair, positive_int
+
 __all__ = [
     "MLP", "LeNet", "AlexNet", "vgg_block", "VGG", "BasicBlock", "resnet_spec", "ResNet",
     "DepthwiseSeparable", "MobileNet", "SearchNet",
@@ -82,11 +84,6 @@ def check_input(x, name="the network", ndim=4):
                          f"{expected}. Move the channels: X = X.transpose((0, 3, 1, 2))")
 
 
-def _check_positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_activation(activation):
     allowed = ("relu", "sigmoid", "tanh", "softrelu", "softsign")
     if activation not in allowed:
@@ -127,7 +124,7 @@ class MLP(_CheckedInput, nn.HybridBlock):
         super().__init__(**kwargs)
         _check_activation(activation)
         for units in hidden:
-            _check_positive_int("each entry of hidden", units)
+            positive_int(units, "each entry of hidden")
         self.features = nn.HybridSequential()
         self.features.add(nn.Flatten())
         for units in hidden:
@@ -246,8 +243,8 @@ def vgg_block(num_convs, channels, batch_norm=False):
     -------
     nn.HybridSequential mapping ``(N, C, H, W)`` -> ``(N, channels, H//2, W//2)``.
     """
-    _check_positive_int("num_convs", num_convs)
-    _check_positive_int("channels", channels)
+    positive_int(num_convs, "num_convs")
+    positive_int(channels, "channels")
     block = nn.HybridSequential()
     for _ in range(num_convs):
         if batch_norm:
@@ -319,8 +316,8 @@ class BasicBlock(nn.HybridBlock):
 
     def __init__(self, in_channels, channels, strides=1, residual=True, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("channels", channels)
+        positive_int(in_channels, "in_channels")
+        positive_int(channels, "channels")
         self.residual = residual
         self.body = nn.HybridSequential()
         self.body.add(_conv_bn_relu(channels, 3, strides, in_channels),
@@ -430,8 +427,8 @@ class DepthwiseSeparable(nn.HybridBlock):
 
     def __init__(self, in_channels, channels, strides=1, kernel_size=3, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("channels", channels)
+        positive_int(in_channels, "in_channels")
+        positive_int(channels, "channels")
         self.body = nn.HybridSequential()
         self.body.add(nn.Conv2D(in_channels, kernel_size, strides, kernel_size // 2,
                                 groups=in_channels, use_bias=False, in_channels=in_channels),
@@ -528,9 +525,9 @@ class SearchNet(_CheckedInput, nn.HybridBlock):
 
     def __init__(self, depth=1, width=16, kernel=3, classes=10, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("depth", depth)
-        _check_positive_int("width", width)
-        _check_positive_int("kernel", kernel)
+        positive_int(depth, "depth")
+        positive_int(width, "width")
+        positive_int(kernel, "kernel")
         if kernel % 2 == 0:
             raise ValueError(f"kernel must be odd (1, 3, 5, 7) so padding keeps the size, "
                              f"got {kernel}")
@@ -596,13 +593,9 @@ def get_model(name, **kwargs):
 # Counting: formulas and measurements
 # ----------------------------------------------------------------------------------------------
 
-def _pair(k):
-    return (k, k) if isinstance(k, (int, np.integer)) else tuple(k)
-
-
 def conv_params(c_in, c_out, k, bias=True):
     """Parameters of a standard conv layer: ``c_in * c_out * kh * kw (+ c_out biases)``."""
-    kh, kw = _pair(k)
+    kh, kw = int_pair(k, "k (the kernel size)")
     return c_in * c_out * kh * kw + (c_out if bias else 0)
 
 
@@ -618,13 +611,13 @@ def depthwise_separable_params(c_in, c_out, k):
     if any, add ``2 * (c_in + c_out)`` trainable parameters (gamma, beta) and as many running
     statistics.
     """
-    kh, kw = _pair(k)
+    kh, kw = int_pair(k, "k (the kernel size)")
     return c_in * kh * kw + c_in * c_out
 
 
 def conv_macs(c_in, c_out, k, h_out, w_out):
     """Multiply-adds of a standard conv for one image: ``c_in * kh * kw`` per output value."""
-    kh, kw = _pair(k)
+    kh, kw = int_pair(k, "k (the kernel size)")
     return c_in * kh * kw * c_out * h_out * w_out
 
 
@@ -634,7 +627,7 @@ def depthwise_separable_macs(c_in, c_out, k, h_out, w_out):
     ``c_in * k * k * h_out * w_out`` (depthwise) ``+ c_in * c_out * h_out * w_out`` (pointwise);
     the ratio to :func:`conv_macs` is ``1 / c_out + 1 / k**2``.
     """
-    kh, kw = _pair(k)
+    kh, kw = int_pair(k, "k (the kernel size)")
     return c_in * kh * kw * h_out * w_out + c_in * c_out * h_out * w_out
 
 

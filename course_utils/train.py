@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from course_utils import config
+from course_utils._util import positive_int
 import mxnet as mx
 from mxnet import autograd, gluon
 
@@ -44,6 +45,16 @@ class History:
 
     def total_seconds(self):
         return float(sum(self["seconds"]))
+
+    def report(self):
+        """What a training cell prints at its end: this summary, the test accuracy after each
+        epoch, and the median wall-clock seconds of an epoch."""
+        lines = [repr(self)]
+        if self.records and self["test_acc"][0] is not None:
+            lines.append("test accuracy by epoch: " + " ".join(f"{a:.3f}" for a in self["test_acc"]))
+        if self.records:
+            lines.append(f"{np.median(self['seconds']):.1f} s per epoch (wall clock)")
+        return "\n".join(lines)
 
     def __repr__(self):
         if not self.records:
@@ -249,8 +260,7 @@ def fit(net, train_iter, test_iter=None, num_epochs=10, lr=0.1, optimizer="sgd",
     -------
     History
     """
-    if not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
+    positive_int(num_epochs, "num_epochs", example="num_epochs=5")
     if teacher is not None and loss is None:
         raise ValueError(
             "teacher= needs a loss that uses the teacher's logits, e.g. "

@@ -22,6 +22,7 @@ import numpy as np
 
 from course_utils import config  # noqa: F401  (sets MXNET_HOME and threads before mxnet)
 from course_utils import images
+from course_utils._util import positive_int
 import mxnet as mx
 from mxnet import autograd, gluon
 from mxnet.gluon import nn
@@ -81,8 +82,7 @@ def new_output_layer(net, num_classes, init=None, ctx=None):
     if not (hasattr(net, "features") and hasattr(net, "output")):
         raise ValueError(f"{type(net).__name__} has no 'features' and 'output' children; "
                          "expected a GluonCV-style network (e.g. from course_utils.pretrained)")
-    if not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    positive_int(num_classes, "num_classes", example="num_classes=len(classes)", minimum=2)
     old_dense = [b for b in _leaves(net.output) if isinstance(b, nn.Dense)]
     in_units = old_dense[-1].weight.shape[1] if old_dense else 0  # 0: inferred on first call
     with net.name_scope():
@@ -227,8 +227,7 @@ def extract_features(features, X, batch_size=64, transform=None, ctx=None):
     -------
     NDArray, float32, (N, ...) on the CPU
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    positive_int(batch_size, "batch_size", example="batch_size=64")
     n = X.shape[0]
     if n == 0:
         raise ValueError("X is empty: nothing to extract features from")

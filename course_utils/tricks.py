@@ -22,6 +22,8 @@ import math
 import mxnet as mx
 import numpy as np
 
+from course_utils._util import positive_int
+
 SCHEDULE_MODES = ("constant", "step", "linear", "poly", "cosine")
 
 __all__ = [
@@ -71,11 +73,6 @@ def _check_range(name, value, low, high, high_inclusive, hint):
         raise ValueError(f"{name} must lie in [{low}, {high}{bracket}; you gave {value!r}. {hint}")
 
 
-def _check_whole(name, value, minimum):
-    if not (isinstance(value, (int, np.integer)) and value >= minimum):
-        raise ValueError(f"{name} must be a whole number >= {minimum}; you gave {value!r}.")
-
-
 def _check_temperature(temperature):
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0; you gave {temperature!r}. T = 1 is the plain "
@@ -111,7 +108,7 @@ def one_hot(labels, num_classes):
         1 in column ``labels[i]`` of row i, 0 elsewhere; the same kind of array as ``labels``.
     """
     labels = _as_array(labels)
-    _check_whole("num_classes", num_classes, 1)
+    positive_int(num_classes, "num_classes")
     if labels.ndim != 1:
         raise ValueError(f"labels must have shape (N,) (one class index per sample); you gave "
                          f"shape {labels.shape}. If these are already one-hot or soft targets, "
@@ -454,8 +451,8 @@ def _check_schedule(mode, total_iters, warmup_iters):
     """Raise ValueError for an unknown mode or lengths GluonCV's schedulers cannot run."""
     if mode not in SCHEDULE_MODES:
         raise ValueError(f"mode must be one of {SCHEDULE_MODES}; you gave {mode!r}.")
-    _check_whole("total_iters", total_iters, 0)
-    _check_whole("warmup_iters", warmup_iters, 0)
+    positive_int(total_iters, "total_iters", minimum=0)
+    positive_int(warmup_iters, "warmup_iters", minimum=0)
     # GluonCV's linear, poly and cosine schedules divide by (their length - 1).
     if warmup_iters == 1:
         raise ValueError("A linear warm-up needs 0 or at least 2 iterations (a first and a last "
@@ -620,9 +617,9 @@ def make_lr_scheduler(mode, base_lr, num_epochs, iters_per_epoch, warmup_epochs=
     gluoncv.utils.LRScheduler or gluoncv.utils.LRSequential
         Callable: ``sched(i)`` is the learning rate at iteration i.
     """
-    _check_whole("num_epochs", num_epochs, 1)
-    _check_whole("warmup_epochs", warmup_epochs, 0)
-    _check_whole("iters_per_epoch (use len(train_iter))", iters_per_epoch, 1)
+    positive_int(num_epochs, "num_epochs")
+    positive_int(warmup_epochs, "warmup_epochs", minimum=0)
+    positive_int(iters_per_epoch, "iters_per_epoch (use len(train_iter))")
     _check_schedule(mode, num_epochs * iters_per_epoch, warmup_epochs * iters_per_epoch)
     # Imported here: gluoncv takes a moment to import and only this helper needs it.
     from gluoncv.utils import LRScheduler, LRSequential

@@ -1,4 +1,6 @@
 """course_utils.benchmark: latency measurement."""
+import time
+
 import pytest
 
 import course_utils  # noqa: F401
@@ -57,3 +59,21 @@ def test_waits_for_every_output_of_a_multi_output_net():
             return [x + 1, (x * 2,)]
 
     assert benchmark.measure_latency(TwoHeads(), (1, 2, 3, 3), repeats=2) > 0
+
+
+def test_time_call_runs_warmup_then_timed_calls_and_reduces_them():
+    calls = []
+    pauses = iter([0.0, 0.03, 0.001, 0.02])  # the warm-up call, then three timed ones
+
+    def fn():
+        calls.append(1)
+        time.sleep(next(pauses))
+
+    seconds = benchmark.time_call(fn, repeats=3, warmup=1, reduce="min")
+    assert len(calls) == 4
+    assert 0.001 <= seconds < 0.02  # the fastest timed call, not the 0.03 s one
+    assert benchmark.time_call(lambda: time.sleep(0.01), repeats=3, warmup=0) >= 0.01
+    for bad, match in (({"repeats": 0}, "repeats"), ({"warmup": -1}, "warmup"),
+                       ({"reduce": "max"}, "reduce")):
+        with pytest.raises(ValueError, match=match):
+            benchmark.time_call(fn, **bad)

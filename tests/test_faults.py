@@ -422,6 +422,6 @@ def test_predict_topk_refuses_k_below_one():
     net.initialize()
     x = mx.nd.zeros((1, 3, 224, 224))
     for k in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="k must be a whole number >= 1"):
+        with pytest.raises(ValueError, match=r"k \(how many classes to list\) must be a positive integer"):
             pretrained.predict_topk(net, x, k=k)
     assert len(pretrained.predict_topk(net, x, k=3)) == 3

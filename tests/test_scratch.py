@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from course_utils import scratch
+from course_utils import _util, scratch
 
 TOL = 1e-5
 
@@ -64,7 +64,7 @@ CONV_CASES = [
 
 def _mx_conv(X, W, b, stride, padding):
     kh, kw = W.shape[2:]
-    stride, padding = scratch._pair(stride, "stride"), scratch._pair(padding, "padding")
+    stride, padding = _util.int_pair(stride, "stride"), _util.int_pair(padding, "padding")
     kwargs = dict(kernel=(kh, kw), num_filter=W.shape[0], stride=stride, pad=padding)
     if b is None:
         return mx.nd.Convolution(mx.nd.array(X), mx.nd.array(W), no_bias=True, **kwargs).asnumpy()
@@ -82,8 +82,8 @@ def test_conv2d_matches_mxnet(N, C, H, W, F, kh, kw, stride, padding, with_bias)
                           None if b is None else b.astype(np.float64),
                           stride=stride, padding=padding)
     assert_close(ours, theirs)
-    sh, sw = scratch._pair(stride, "stride")
-    ph, pw = scratch._pair(padding, "padding")
+    sh, sw = _util.int_pair(stride, "stride")
+    ph, pw = _util.int_pair(padding, "padding")
     assert ours.shape == (N, F, scratch.output_size(H, kh, ph, sh), scratch.output_size(W, kw, pw, sw))
 
 
@@ -141,10 +141,10 @@ POOL_CASES = [
 def test_pooling_matches_mxnet(mode, N, C, H, W, pool_size, stride, padding):
     rng = np.random.default_rng(H * 10 + W)
     X = random32(rng, N, C, H, W)
-    kernel = scratch._pair(pool_size, "pool_size")
+    kernel = _util.int_pair(pool_size, "pool_size")
     theirs = mx.nd.Pooling(mx.nd.array(X), kernel=kernel,
-                           stride=kernel if stride is None else scratch._pair(stride, "stride"),
-                           pad=scratch._pair(padding, "padding"), pool_type=mode).asnumpy()
+                           stride=kernel if stride is None else _util.int_pair(stride, "stride"),
+                           pad=_util.int_pair(padding, "padding"), pool_type=mode).asnumpy()
     pool = scratch.max_pool2d if mode == "max" else scratch.avg_pool2d
     assert_close(pool(X.astype(np.float64), pool_size, stride, padding), theirs)
 
@@ -327,3 +327,14 @@ def test_bad_input_raises_a_helpful_value_error(call, expected):
 def test_scratch_does_not_import_mxnet():
     source = open(scratch.__file__, encoding="utf-8").read()
     assert "import mxnet" not in source and "from mxnet" not in source
+
+
+def test_max_abs_difference_finds_the_worst_entry_and_refuses_other_shapes():
+    a = np.zeros((2, 3), dtype=np.float32)
+    b = a.copy()
+    b[1, 2] = -0.25
+    assert scratch.max_abs_difference(a, b) == 0.25
+    assert scratch.max_abs_difference(a, a) == 0.0
+    assert scratch.max_abs_difference(mx.nd.array(b).asnumpy(), b) == 0.0
+    with pytest.raises(ValueError, match=r"\(2, 3\) \(ours\) and \(3, 2\)"):
+        scratch.max_abs_difference(a, a.T)

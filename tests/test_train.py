@@ -198,3 +198,19 @@ def test_fit_schedule_with_lr_scheduler_refused():
         train_mod.fit(gluon.nn.Dense(2), batches, num_epochs=2, schedule="cosine",
                       lr_scheduler=tricks.make_lr_scheduler("cosine", 0.1, 2, 3),
                       ctx=mx.cpu(), progress=False)
+
+
+def test_history_report_has_the_summary_the_test_accuracies_and_the_epoch_time():
+    h = train.History()
+    assert h.report() == "History(no epochs)"
+    for epoch, (acc, seconds) in enumerate([(0.5, 3.0), (0.75, 1.0), (0.8, 2.0)]):
+        h.append(epoch=epoch, train_loss=1.0 / (epoch + 1), train_acc=acc, test_acc=acc - 0.1,
+                 images_per_sec=100.0, seconds=seconds)
+    lines = h.report().split("\n")
+    assert lines == ["History(3 epochs: train_loss=0.333, train_acc=0.800, test_acc=0.700)",
+                     "test accuracy by epoch: 0.400 0.650 0.700",
+                     "2.0 s per epoch (wall clock)"]
+    no_test = train.History()
+    no_test.append(epoch=0, train_loss=0.5, train_acc=0.9, test_acc=None, images_per_sec=1.0,
+                   seconds=4.0)
+    assert no_test.report().split("\n") == [repr(no_test), "4.0 s per epoch (wall clock)"]

@@ -1,4 +1,5 @@
 """course_utils.admin.watchdog without MXNet roles: settings, messages, checkpoints (real LeNet)."""
+import contextlib
 import socket
 import subprocess
 import sys
@@ -32,17 +33,32 @@ def test_runner_refuses_a_worker_role():
     assert out.returncode == 2 and "DMLC_ROLE=scheduler" in out.stderr, out.stderr
 
 
+@contextlib.contextmanager
+def _service(workers, servers, timeout):
+    """A WatchService in its own process: yields (process, port); killed at the end if alive."""
+    code = ("from course_utils.admin import watchdog\n"
+            f"s = watchdog.WatchService('127.0.0.1', 0, {workers}, {servers}, timeout={timeout}).start()\n"
+            "print(s.address[1], flush=True)\n"
+            "import time; time.sleep(30)\n")
+    with _killed_at_exit(subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True)) as proc:
+        yield proc, int(proc.stdout.readline())
+
+
+@contextlib.contextmanager
+def _killed_at_exit(proc):
+    """``proc``, killed when the block ends if it still runs (a failed test leaves no process)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def test_a_silent_member_is_named_by_the_service(tmp_path):
     """A client that says hello and then stays silent: the service process exits 75, naming it."""
-    code = (
-        "from course_utils.admin import watchdog\n"
-        "s = watchdog.WatchService('127.0.0.1', 0, 1, 0, timeout=2).start()\n"
-        "print(s.address[1], flush=True)\n"
-        "import time; time.sleep(30)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        port = int(proc.stdout.readline())
+    with _service(1, 0, timeout=2) as (proc, port):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
             s.sendall(b'{"hello": "worker 1", "role": "worker", "host": "127.0.0.3"}\n')
             start = time.monotonic()
@@ -51,24 +67,12 @@ def test_a_silent_member_is_named_by_the_service(tmp_path):
         err = proc.stderr.read()
         assert proc.returncode == watchdog.LOST_STATUS, err
         assert "worker 1 on 127.0.0.3 went silent" in err and "restart all roles" in err, err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def test_roles_lost_together_are_all_named():
     """A machine goes away with its worker and its server, their connections dropping 0.2 s apart:
     the third role is told about both, not only about the one the service happened to see first."""
-    code = (
-        "from course_utils.admin import watchdog\n"
-        "s = watchdog.WatchService('127.0.0.1', 0, 2, 1, timeout=10).start()\n"
-        "print(s.address[1], flush=True)\n"
-        "import time; time.sleep(30)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        port = int(proc.stdout.readline())
+    with _service(2, 1, timeout=10) as (proc, port):
         hello = ('{"hello": "%s", "role": "%s", "host": "%s"}\n')
         conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
         for conn, (name, role, host) in zip(conns, [("worker 0", "worker", "127.0.0.2"),
@@ -93,10 +97,6 @@ def test_roles_lost_together_are_all_named():
             assert "server on 127.0.0.3 closed its connection" in text, text
             assert "worker 1 on 127.0.0.3 closed its connection" in text, text
             assert "worker 0" not in text.split("stopping the run")[0], text
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def test_checkpoint_roundtrip_is_exact_and_atomic(tmp_path):
@@ -147,23 +147,14 @@ def test_checkpoint_roundtrip_is_exact_and_atomic(tmp_path):
 
 def test_a_lost_scheduler_stops_its_clients():
     """kill -9 of the service's process: a connected server exits 75 and says the scheduler went."""
-    service = subprocess.Popen(
-        [sys.executable, "-c",
-         "from course_utils.admin import watchdog\n"
-         "s = watchdog.WatchService('127.0.0.1', 0, 0, 1, timeout=4).start()\n"
-         "print(s.address[1], flush=True)\n"
-         "import time; time.sleep(30)\n"], stdout=subprocess.PIPE, text=True)
-    client = None
-    try:
-        port = int(service.stdout.readline())
-        client = subprocess.Popen(
+    with _service(0, 1, timeout=4) as (service, port), _killed_at_exit(subprocess.Popen(
             [sys.executable, "-c",
              "from course_utils.admin import watchdog\n"
              f"w = watchdog.Watch('server 0', 'server', ('127.0.0.1', {port}), timeout=4,"
              " host='127.0.0.2').connect()\n"
              "print('connected', flush=True)\n"
              "import time; time.sleep(30)\n"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            text=True)) as client:
         assert client.stdout.readline().strip() == "connected"
         service.kill()
         start = time.monotonic()
@@ -172,8 +163,3 @@ def test_a_lost_scheduler_stops_its_clients():
         assert time.monotonic() - start < 4, err  # a dropped connection is seen at once
         assert client.returncode == watchdog.LOST_STATUS, err
         assert "server 0: the scheduler on 127.0.0.1 closed the watch connection" in err, err
-    finally:
-        for p in (service, client):
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.wait(timeout=10)

@@ -24,11 +24,10 @@ umask 022), so a shared class folder works.
 """
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from course_utils import config
+from course_utils._util import atomic_path
 from course_utils.admin import assignments
 
 RECORD = ".student-copies.json"
@@ -102,18 +101,9 @@ def _sha256(data):
 
 
 def _write_atomic(path, data):
-    """Write ``data`` (bytes) to ``path`` through a temporary file, with the umask's mode."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600: unreadable from a class share
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write ``data`` (bytes) to ``path`` whole or not at all, readable from a class share."""
+    with atomic_path(path, mode=None) as tmp:  # mode None: the umask's, not mkstemp's 0600
+        Path(tmp).write_bytes(data)
 
 
 def _read_record(out_dir):
