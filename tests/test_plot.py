@@ -236,15 +236,12 @@ def test_live_curve_draw_has_one_point_per_epoch_so_far():
         plot.LiveCurve(2, metrics="test_acc")
 
 
-# notebooks another change is editing; until their setup cells call plot.use_style(), the figures
-# they draw themselves come out at matplotlib's 100 dpi and their saved '<Figure size ...>' differ
-WITHOUT_STYLE_YET = {"02_convolution_from_scratch", "03_pooling_and_activation", "12_advanced_tricks"}
+# without plot.use_style() in their setup cells, the figures notebooks draw themselves come out at
+# matplotlib's 100 dpi and their saved '<Figure size ...>' differ
 NOTEBOOKS = sorted(Path(ROOT, "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(strict=True, reason="use_style() to add")]
-                 if p.stem in WITHOUT_STYLE_YET else []) for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebooks_that_draw_their_own_figures_use_the_course_style(path):
     cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
     draws = [i for i, c in enumerate(cells) if re.search(r"\bplt\.(subplots|figure)\(", "".join(c["source"]))]
