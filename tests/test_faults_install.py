@@ -144,3 +144,48 @@ def test_ctrl_c_reaches_the_stand_in_the_way_a_terminal_sends_it(stub):
     tmp_path, base, _ = stub
     rc, _ = _make_setup(tmp_path, base, pip="interrupt")
     assert rc in (-signal.SIGINT, 128 + signal.SIGINT, 2), rc
+
+
+# a stand-in for another Python version: the real interpreter told that it is 3.12.1 (all that
+# find-python and the Makefile ask is sys.version_info)
+OTHER_PYTHON = """#!/bin/sh
+if [ "$1" = "-c" ]; then exec "{real}" -c "import sys; sys.version_info = (3, 12, 1, 'final', 0)
+$2"; fi
+echo "stand-in python3.12: unexpected arguments $*" >&2
+exit 2
+"""
+
+
+def test_setup_with_another_python_over_an_existing_venv_stops_and_says_which_folder(stub):
+    """Issue 15 case 8: `make setup PYTHON=python3.12` over a 3.11 venv used to go on quietly with
+    the old interpreter. Now it stops before touching the venv and names the way out."""
+    tmp_path, base, log = stub
+    venv = tmp_path / "venv"
+    assert _make_setup(tmp_path, base)[0] == 0
+    (venv / "learner-file").write_text("kept")
+    calls = len(_calls(log))
+    have = "%d.%d" % sys.version_info[:2]
+    other = tmp_path / "python3.12"
+    other.write_text(OTHER_PYTHON.format(real=sys.executable))
+    other.chmod(0o755)
+    if have == "3.12":
+        pytest.skip("the stand-in claims 3.12, the version running the tests")
+
+    rc, out = _make_setup(tmp_path, other)
+    assert rc != 0, out
+    assert f"was made with Python {have}, but PYTHON={other} is 3.12" in out, out
+    assert "make setup VENV=.venv312" in out and f"make clean VENV={venv}" in out, out
+    assert "Traceback" not in out
+    assert _calls(log)[calls:] == [], "pip or venv ran although the setup was refused"
+    assert (venv / MARKER).is_file() and (venv / "learner-file").read_text() == "kept"
+
+
+def test_setup_with_an_interpreter_that_does_not_exist_stops_with_the_way_to_see_why(stub):
+    tmp_path, base, log = stub
+    venv = tmp_path / "venv"
+    assert _make_setup(tmp_path, base)[0] == 0
+    calls = len(_calls(log))
+    rc, out = _make_setup(tmp_path, tmp_path / "no-such-python")
+    assert rc != 0, out
+    assert "is not a usable Python 3.8-3.12; see why:" in out and "tools/find-python" in out, out
+    assert _calls(log)[calls:] == [] and (venv / MARKER).is_file()
