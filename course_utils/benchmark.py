@@ -3,8 +3,12 @@
 Timings vary from run to run and machine to machine (other programs share the cores), so the
 notebooks print them only in cells whose output nbval ignores, and compare models by *ratios*
 measured in one run. Notebook 08 introduces :func:`measure_latency`; notebook 09 uses it on the
-GluonCV model zoo.
+GluonCV model zoo, and :func:`memory_in_use_mb` / :func:`release_memory` to make room for VGG-16.
 """
+import ctypes
+import ctypes.util
+import gc
+import os
 import time
 
 import numpy as np
@@ -84,3 +88,39 @@ def time_call(fn, repeats=5, warmup=1, reduce="median"):
         fn()
         times.append(time.perf_counter() - start)
     return float(reducers[reduce](times))
+
+
+def memory_in_use_mb():
+    """Resident memory of this Python process in MiB: what the operating system has given it now.
+
+    Read from ``/proc/self/statm`` on Linux, from psutil elsewhere (macOS, Windows).
+    """
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import psutil
+        return psutil.Process().memory_info().rss / 2**20
+
+
+def release_memory():
+    """Free what Python and MXNet no longer use and give it back to the operating system.
+
+    Three steps: ``gc.collect()`` frees objects nothing refers to any more (``del`` only removes a
+    name); ``mx.nd.waitall()`` lets MXNet finish the queued work that still holds arrays; glibc's
+    ``malloc_trim(0)`` hands freed heap pages back to the system (Linux; elsewhere this step is
+    skipped). Call it after ``del`` of large objects, before building something big. Returns
+    :func:`memory_in_use_mb` afterwards.
+    """
+    gc.collect()
+    mx.nd.waitall()
+    name = ctypes.util.find_library("c")
+    if name and "libc" in name:
+        try:
+            trim = ctypes.CDLL(name).malloc_trim
+        except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+            trim = None
+        if trim is not None:
+            trim(0)
+    return memory_in_use_mb()

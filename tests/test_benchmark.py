@@ -1,6 +1,8 @@
 """course_utils.benchmark: latency measurement."""
+import sys
 import time
 
+import numpy as np
 import pytest
 
 import course_utils  # noqa: F401
@@ -77,3 +79,31 @@ def test_time_call_runs_warmup_then_timed_calls_and_reduces_them():
                        ({"reduce": "max"}, "reduce")):
         with pytest.raises(ValueError, match=match):
             benchmark.time_call(fn, **bad)
+
+
+def test_memory_in_use_follows_a_large_array_and_release_returns_it():
+    # 200 MiB of touched memory shows up in the resident size, and is gone after del + release
+    # (numpy's large blocks come from mmap: freeing them returns them to the system at once;
+    # release_memory must not undo that, and must report the smaller figure)
+    before = benchmark.memory_in_use_mb()
+    big = np.ones((200 * 2**20 // 8,), dtype=np.float64)
+    during = benchmark.memory_in_use_mb()
+    assert during - before > 180, (before, during)
+    del big
+    after = benchmark.release_memory()
+    assert after < during - 180, (during, after)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's")
+def test_release_memory_hands_back_freed_small_objects():
+    # small objects live on the heap; when a few survive among them (fragmentation), glibc keeps
+    # the freed pages after gc.collect() until malloc_trim hands them back: what release adds
+    import gc
+    junk = [bytearray(512) for _ in range(400_000)]   # ~230 MiB in small blocks
+    survivors = junk[::100]
+    del junk
+    gc.collect()
+    untrimmed = benchmark.memory_in_use_mb()
+    trimmed = benchmark.release_memory()
+    assert trimmed < untrimmed - 100, (untrimmed, trimmed)
+    assert len(survivors) == 4000
